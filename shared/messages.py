@@ -1,0 +1,211 @@
+"""The messages that travel between edge and cloud, one typed model each.
+
+Validation is strict where coercion would hide a bug (a confidence sent as a string,
+a naive timestamp) and every model refuses unknown fields. Timestamps must carry a
+time zone and are stored in UTC.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
+
+from shared.labels import LABEL_PATTERN, Severity
+from shared.topics import ID_PATTERN
+
+
+def _as_utc(value: datetime) -> datetime:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError("timestamp must carry a time zone (UTC expected)")
+    return value.astimezone(UTC)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+UtcDatetime = Annotated[datetime, AfterValidator(_as_utc)]
+Id = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
+Label = Annotated[str, StringConstraints(pattern=LABEL_PATTERN)]
+ShortText = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+Version = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._+-]{1,64}$")]
+Sha256Hex = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+Probability = Annotated[float, Field(ge=0.0, le=1.0, strict=True, allow_inf_nan=False)]
+NonNegative = Annotated[float, Field(ge=0.0, strict=True, allow_inf_nan=False)]
+Count = Annotated[int, Field(ge=0, strict=True)]
+
+
+class Message(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=False)
+
+
+class EventType(StrEnum):
+    START = "start"
+    UPDATE = "update"
+    END = "end"
+
+
+class ActionEvent(Message):
+    """An action seen by a device: its start, updates while it lasts, and its end."""
+
+    event_id: uuid.UUID = Field(description="idempotency key: the cloud drops duplicates by it")
+    device_id: Id
+    site: Id
+    camera: ShortText = "cam0"
+    type: EventType
+    action: Label
+    severity: Severity
+    confidence: Probability
+    started_at: UtcDatetime
+    ended_at: UtcDatetime | None = None
+    model_version: Version
+    seq: Count = Field(description="per-device sequence number, increasing")
+
+    @model_validator(mode="after")
+    def _ended_after_start(self) -> ActionEvent:
+        if self.ended_at is not None and self.ended_at < self.started_at:
+            raise ValueError("ended_at is before started_at")
+        if self.type is EventType.END and self.ended_at is None:
+            raise ValueError("an end event needs ended_at")
+        return self
+
+
+class DeviceState(StrEnum):
+    ONLINE = "online"
+    OFFLINE = "offline"
+
+
+class Heartbeat(Message):
+    """A device's health, retained on its status topic; the last will says `offline`."""
+
+    device_id: Id
+    site: Id
+    status: DeviceState
+    sent_at: UtcDatetime
+    uptime_s: NonNegative = 0.0
+    fps_in: NonNegative = 0.0
+    fps_out: NonNegative = 0.0
+    latency_ms_p50: NonNegative = 0.0
+    latency_ms_p95: NonNegative = 0.0
+    cpu_percent: NonNegative = 0.0
+    memory_mb: NonNegative = 0.0
+    outbox_depth: Count = 0
+    dropped: Count = 0
+    camera_ok: bool = True
+    model_version: Version | None = None
+    last_error: Annotated[str, StringConstraints(max_length=500)] | None = None
+
+
+class Thresholds(Message):
+    """Decision thresholds an operator may change on a running device."""
+
+    enter: Probability = 0.6
+    exit: Probability = 0.4
+    fall_enter: Probability = 0.5
+    unsure_entropy: NonNegative = 1.2
+    unsure_margin: Probability = 0.15
+
+    @model_validator(mode="after")
+    def _hysteresis(self) -> Thresholds:
+        if self.exit > self.enter:
+            raise ValueError("exit threshold must not exceed enter threshold")
+        return self
+
+
+class CommandKind(StrEnum):
+    SWITCH_MODEL = "switch_model"
+    SET_THRESHOLDS = "set_thresholds"
+
+
+class Command(Message):
+    """An instruction from the cloud to one device."""
+
+    command_id: uuid.UUID
+    device_id: Id
+    site: Id
+    kind: CommandKind
+    model_version: Version | None = None
+    thresholds: Thresholds | None = None
+    issued_at: UtcDatetime
+
+    @model_validator(mode="after")
+    def _payload_matches_kind(self) -> Command:
+        if self.kind is CommandKind.SWITCH_MODEL and self.model_version is None:
+            raise ValueError("switch_model needs model_version")
+        if self.kind is CommandKind.SET_THRESHOLDS and self.thresholds is None:
+            raise ValueError("set_thresholds needs thresholds")
+        return self
+
+
+class CommandAck(Message):
+    """A device's answer to a Command."""
+
+    command_id: uuid.UUID
+    device_id: Id
+    site: Id
+    ok: bool
+    detail: Annotated[str, StringConstraints(max_length=500)] = ""
+    acked_at: UtcDatetime
+
+
+class ModelAnnouncement(Message):
+    """The site's current production model (retained): where to fetch it, how to verify it."""
+
+    site: Id
+    version: Version
+    url: Annotated[str, StringConstraints(min_length=1, max_length=2048)]
+    sha256: Sha256Hex
+    signature: Annotated[str, StringConstraints(min_length=1, max_length=512)] = Field(
+        description="base64 Ed25519 signature of the artifact's bytes"
+    )
+    size_bytes: Annotated[int, Field(gt=0, strict=True)]
+    labels: Annotated[list[Label], Field(min_length=2, max_length=256)]
+    announced_at: UtcDatetime
+
+
+class ClipReason(StrEnum):
+    UNSURE = "unsure"
+    MANUAL = "manual"
+
+
+class ClipMeta(Message):
+    """What a device says about an uploaded clip (the video travels beside it)."""
+
+    clip_id: uuid.UUID
+    device_id: Id
+    site: Id
+    camera: ShortText = "cam0"
+    reason: ClipReason = ClipReason.UNSURE
+    started_at: UtcDatetime
+    ended_at: UtcDatetime
+    model_version: Version
+    predicted: Label
+    probabilities: Annotated[dict[Label, Probability], Field(min_length=1, max_length=256)]
+    entropy: NonNegative
+    margin: Probability
+    width: Annotated[int, Field(gt=0, le=4096, strict=True)]
+    height: Annotated[int, Field(gt=0, le=4096, strict=True)]
+    fps: Annotated[float, Field(gt=0, le=240, strict=True, allow_inf_nan=False)]
+    frames: Annotated[int, Field(gt=0, le=100_000, strict=True)]
+
+    @model_validator(mode="after")
+    def _ended_after_start(self) -> ClipMeta:
+        if self.ended_at < self.started_at:
+            raise ValueError("ended_at is before started_at")
+        return self
+
+
+def offline_heartbeat(site: str, device_id: str) -> Heartbeat:
+    """The last-will payload a device registers when it connects."""
+    return Heartbeat(device_id=device_id, site=site, status=DeviceState.OFFLINE, sent_at=utc_now())

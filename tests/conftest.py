@@ -1,0 +1,81 @@
+"""Shared fixtures: real data and real services, found by setting, never mocked.
+
+`VIGIL_REQUIRE_SERVICES=1` (set by `.ci/run`) turns a missing PostgreSQL or Mosquitto
+into a failure instead of a skip; `VIGIL_REQUIRE_DATA=1` (or `CI=true`) does the same
+for the real clips in `../shared/data`.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _flag(name: str) -> bool:
+    return os.environ.get(name, "").lower() in ("1", "true", "yes")
+
+
+def require_services() -> bool:
+    return _flag("VIGIL_REQUIRE_SERVICES")
+
+
+def require_data() -> bool:
+    return _flag("VIGIL_REQUIRE_DATA") or _flag("CI")
+
+
+def missing(reason: str, required: bool) -> None:
+    """Skip with a clear message, or fail when the environment says it must be there."""
+    if required:
+        pytest.fail(f"{reason} (required here: tests must not skip it)")
+    pytest.skip(reason)
+
+
+def data_root() -> Path:
+    return Path(os.environ.get("VIGIL_DATA_ROOT", REPO.parent / "shared" / "data"))
+
+
+@pytest.fixture(scope="session")
+def upfall_root() -> Path:
+    root = data_root() / "upfall-s1"
+    if not (root / "manifest.csv").exists():
+        missing(f"real UP-Fall clips not found at {root} (set VIGIL_DATA_ROOT)", require_data())
+    return root
+
+
+@pytest.fixture(scope="session")
+def gmdcsa_root() -> Path:
+    root = data_root() / "gmdcsa24-s1-3"
+    if not (root / "manifest.csv").exists():
+        missing(f"real GMDCSA24 clips not found at {root} (set VIGIL_DATA_ROOT)", require_data())
+    return root
+
+
+def port_open(host: str, port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.5)
+        return s.connect_ex((host, port)) == 0
+
+
+@pytest.fixture(scope="session")
+def mqtt_url() -> str:
+    url = os.environ.get("VIGIL_TEST_MQTT_URL", "mqtt://127.0.0.1:1883")
+    host_port = url.split("://", 1)[-1]
+    host, _, port = host_port.partition(":")
+    if not port_open(host, int(port or 1883)):
+        missing(f"Mosquitto is not reachable at {url}", require_services())
+    return url
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    url = os.environ.get(
+        "VIGIL_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+    )
+    if not port_open("127.0.0.1", 5432):
+        missing(f"PostgreSQL is not reachable for {url}", require_services())
+    return url
