@@ -57,6 +57,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    # The ONNX exporter narrates every graph pass at INFO; keep its warnings and errors.
+    for noisy in ("onnx_ir", "onnxscript", "torch.onnx"):
+        logging.getLogger(noisy).setLevel(logging.ERROR if not args.verbose else logging.INFO)
     try:
         return int(args.handler(args) or 0)
     except MissingExtraError as exc:

@@ -1,0 +1,76 @@
+"""`vigil eval` and `vigil export` on their own, from a checkpoint or an ONNX file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from cloud.checkpoint import load_checkpoint, model_from_checkpoint
+from cloud.data import label_set_for
+from cloud.export import export_onnx, quantize_int8
+from cloud.metrics import evaluate_logits
+from cloud.onnx_eval import evaluate_onnx, onnx_session
+from cloud.trainer import predict_logits
+from cloud.windows import FrameCache, TwoViewWindows, list_windows
+from shared.datasets import ClipRecord, load_folder, split_records
+from shared.modelmeta import ModelMetadata
+from shared.preprocess import InputSpec
+
+
+def scoring_windows(
+    data: Path,
+    spec: InputSpec,
+    test_where: str | None,
+    val_where: str | None,
+    seed: int,
+    every_clip: bool,
+) -> TwoViewWindows:
+    """Windows of the test split (or of every clip), in the model's own input spec."""
+    records: list[ClipRecord] = load_folder(data)
+    labels = label_set_for(records)
+    if not every_clip:
+        records = split_records(records, test_where=test_where, val_where=val_where, seed=seed).test
+    cache = FrameCache()
+    refs = list_windows(records, cache, labels, spec, hop_s=0.5)
+    return TwoViewWindows(records, refs, cache, spec, spec)
+
+
+def model_metadata(path: Path) -> ModelMetadata:
+    if path.suffix == ".onnx":
+        return ModelMetadata.from_properties(onnx_session(path).get_modelmeta().custom_metadata_map)
+    return load_checkpoint(path).metadata
+
+
+def evaluate_model(
+    path: Path,
+    data: Path,
+    test_where: str | None,
+    val_where: str | None,
+    seed: int,
+    every_clip: bool = False,
+) -> dict[str, Any]:
+    meta = model_metadata(path)
+    windows = scoring_windows(data, meta.input, test_where, val_where, seed, every_clip)
+    if path.suffix == ".onnx":
+        result = evaluate_onnx(path, windows, meta.label_set)
+    else:
+        ckpt = load_checkpoint(path)
+        view = "teacher" if ckpt.role == "teacher" else "student"
+        logits = predict_logits(model_from_checkpoint(ckpt), windows, view)
+        result = evaluate_logits(logits, windows.labels(), windows.clip_ids(), meta.label_set)
+    return {"model": str(path), "model_version": meta.model_version, **result.to_dict()}
+
+
+def export_model(checkpoint: Path, out: Path, int8: bool, data: Path | None) -> list[Path]:
+    ckpt = load_checkpoint(checkpoint)
+    written = [export_onnx(ckpt, out)]
+    if int8:
+        if data is None:
+            raise SystemExit("vigil: --int8 needs --data to calibrate on real windows")
+        windows = scoring_windows(data, ckpt.metadata.input, None, None, 0, every_clip=True)
+        picks = np.linspace(0, len(windows) - 1, min(200, len(windows))).astype(int)
+        calibration = np.stack([windows.view(int(i), "student", 0) for i in picks])
+        written.append(quantize_int8(out, calibration, out.with_suffix(".int8.onnx")))
+    return written

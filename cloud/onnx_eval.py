@@ -1,0 +1,42 @@
+"""Score an exported ONNX model with onnxruntime on a split's windows."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+
+from cloud.metrics import EvalResult, evaluate_logits
+from cloud.windows import TwoViewWindows
+from shared.labels import LabelSet
+from shared.modelmeta import ModelMetadata
+
+
+def onnx_session(path: Path, threads: int = 2) -> ort.InferenceSession:
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+
+def onnx_logits(path: Path, data: TwoViewWindows, batch: int = 64) -> np.ndarray:
+    """Logits of every window of `data` (student view) from the ONNX model at `path`."""
+    session = onnx_session(path)
+    input_name = session.get_inputs()[0].name
+    out = []
+    for start in range(0, len(data), batch):
+        views = [data.view(i, "student", 0) for i in range(start, min(start + batch, len(data)))]
+        out.append(session.run(None, {input_name: np.stack(views)})[0])
+    return np.concatenate(out)
+
+
+def evaluate_onnx(path: Path, data: TwoViewWindows, labels: LabelSet | None = None) -> EvalResult:
+    session = onnx_session(path)
+    meta = ModelMetadata.from_properties(session.get_modelmeta().custom_metadata_map)
+    label_set = labels or meta.label_set
+    if list(label_set.names) != meta.labels:
+        raise ValueError(
+            f"model labels {meta.labels} differ from the data's {list(label_set.names)}"
+        )
+    logits = onnx_logits(path, data)
+    return evaluate_logits(logits, data.labels(), data.clip_ids(), label_set)

@@ -1,0 +1,208 @@
+"""The distillation pipeline end to end on a tiny synthetic set, and its refusals."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+import torch
+from torch import nn
+
+from cloud.checkpoint import load_checkpoint, model_from_checkpoint
+from cloud.data import DatasetError, prepare_data
+from cloud.pipeline import PipelineConfig, run_pipeline
+from cloud.run_dir import RunDirError
+from cloud.trainer import TrainConfig, TrainingError, train_model
+from shared.cli import main as vigil
+from shared.modelmeta import ModelMetadata
+from shared.synth import write_synth_dataset
+
+REPO = Path(__file__).resolve().parents[1]
+MODEL_KEYS = {
+    "accuracy_window",
+    "accuracy_clip",
+    "macro_f1",
+    "per_class_recall",
+    "fall_recall",
+    "fall_precision",
+    "params",
+    "macs",
+    "ort_latency_ms",
+    "kd",
+}
+
+
+@pytest.fixture(scope="module")
+def tiny_synth(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("synth")
+    write_synth_dataset(root, clips_per_class=5, seed=11, size=64, seconds=2.4, fps=10.0)
+    return root
+
+
+def tiny_config(data: Path, out: Path, **overrides: object) -> PipelineConfig:
+    values: dict = {
+        "data": data,
+        "out": out,
+        "epochs": 2,
+        "teacher_size": 48,
+        "teacher_frames": 8,
+        "student_size": 24,
+        "batch_size": 16,
+        "clip_seconds": 1.6,
+        "test_where": "group=4",
+        "val_where": "group=3",
+    }
+    values.update(overrides)
+    return PipelineConfig(**values)
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tiny_synth: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("run") / "run"
+    run_pipeline(tiny_config(tiny_synth, out))
+    return out
+
+
+def test_pipeline_writes_every_file(tiny_run: Path) -> None:
+    for name in (
+        "teacher.pt",
+        "student_scratch.pt",
+        "student_kd.pt",
+        "student.onnx",
+        "report.json",
+        "curves.png",
+        "confusion.png",
+        "model_card.md",
+    ):
+        assert (tiny_run / name).stat().st_size > 0, name
+    report = json.loads((tiny_run / "report.json").read_text())
+    for model in ("teacher", "student_scratch", "student_kd"):
+        assert MODEL_KEYS <= set(report[model]), model
+    assert report["student_kd"]["kd"]["temperature"] == 4.0
+    assert report["student_kd"]["params"] < report["teacher"]["params"]
+    assert report["timing"]["kd_over_scratch"] > 0
+    assert "teacher gate" in report["teacher_gate"]["message"]
+
+
+def test_exported_student_runs_and_describes_itself(tiny_run: Path) -> None:
+    session = ort.InferenceSession(str(tiny_run / "student.onnx"))
+    meta = ModelMetadata.from_properties(session.get_modelmeta().custom_metadata_map)
+    assert (meta.input.frames, meta.input.height) == (8, 24)
+    assert "falling" in meta.fall_labels
+    assert "test_macro_f1" in meta.metrics
+    batch = np.zeros((3, 3, 8, 24, 24), np.float32)
+    assert session.run(None, {"input": batch})[0].shape == (3, len(meta.labels))
+
+
+def test_rerun_resumes_and_a_different_run_is_refused(tiny_synth: Path, tiny_run: Path) -> None:
+    before = (tiny_run / "teacher.pt").stat().st_mtime_ns
+    run_pipeline(tiny_config(tiny_synth, tiny_run))  # same run: finished stages are reused
+    assert (tiny_run / "teacher.pt").stat().st_mtime_ns == before
+    with pytest.raises(RunDirError, match="different run"):
+        run_pipeline(tiny_config(tiny_synth, tiny_run, seed=5))
+
+
+def test_one_class_only_is_refused(tiny_synth: Path, tmp_path: Path) -> None:
+    shutil.copytree(tiny_synth / "walking", tmp_path / "walking")
+    cfg = tiny_config(tmp_path, tmp_path / "out", test_where=None, val_where=None)
+    with pytest.raises(DatasetError, match="two classes"):
+        prepare_data(cfg.data, *cfg.specs())
+    assert vigil(["dataset", "info", str(tmp_path)]) == 0
+
+
+def test_teacher_with_other_labels_is_refused(
+    tiny_synth: Path, tiny_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for label in ("walking", "falling"):
+        shutil.copytree(tiny_synth / label, tmp_path / "data" / label)
+    code = vigil(
+        [
+            "train",
+            "student",
+            "--data",
+            str(tmp_path / "data"),
+            "--out",
+            str(tmp_path / "s.pt"),
+            "--teacher-ckpt",
+            str(tiny_run / "teacher.pt"),
+            "--epochs",
+            "1",
+            "--student-size",
+            "24",
+            "--teacher-size",
+            "48",
+            "--teacher-frames",
+            "8",
+        ]
+    )
+    assert code == 2
+    assert "knows labels" in capsys.readouterr().err
+    assert not (tmp_path / "s.pt").exists()
+
+
+class NaNModel(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.w = nn.Parameter(torch.ones(1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (x.mean(dim=(1, 2, 3, 4)) * self.w * float("nan")).unsqueeze(1).repeat(1, 8)
+
+
+def test_nan_loss_stops_training(tiny_synth: Path) -> None:
+    cfg = tiny_config(tiny_synth, Path("unused"))
+    data = prepare_data(cfg.data, *cfg.specs(), cfg.test_where, cfg.val_where)
+    with pytest.raises(TrainingError, match="nan"):
+        train_model(NaNModel(), "student", data.train, data.val, data.labels, TrainConfig(epochs=1))
+
+
+@pytest.mark.slow
+def test_torchrun_two_processes_train_a_loadable_checkpoint(
+    tiny_synth: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "ddp.pt"
+    torchrun = Path(sys.executable).with_name("torchrun")
+    vigil_bin = Path(sys.executable).with_name("vigil")
+    cmd = [
+        str(torchrun),
+        "--nproc-per-node",
+        "2",
+        "--master-port",
+        "29517",
+        str(vigil_bin),
+        "train",
+        "student",
+        "--no-kd",
+        "--data",
+        str(tiny_synth),
+        "--out",
+        str(out),
+        "--epochs",
+        "1",
+        "--student-size",
+        "24",
+        "--teacher-size",
+        "48",
+        "--teacher-frames",
+        "8",
+        "--clip-seconds",
+        "1.6",
+        "--test-where",
+        "group=4",
+        "--val-where",
+        "group=3",
+    ]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env, cwd=REPO)
+    assert done.returncode == 0, done.stderr[-3000:]
+    ckpt = load_checkpoint(out)
+    model = model_from_checkpoint(ckpt)
+    assert ckpt.role == "student"
+    assert model(torch.zeros(1, 3, 8, 24, 24)).shape == (1, len(ckpt.metadata.labels))
