@@ -1,0 +1,243 @@
+"""The event state machine: window probabilities in, start/update/end decisions out.
+
+Pure code: no clocks, no I/O. Times are the frame timestamps (seconds) of each window's
+end, so the same video always yields the same events.
+
+Three tracks run side by side:
+
+- activity: the top non-fall label of the *smoothed* probabilities (mean of the last
+  k windows), entered at `enter` after holding `min_start_s`, left below `exit` after
+  `min_end_s` (hysteresis). `no_person` ends the current activity and is never reported.
+- fall: any fall label whose *raw* window probability reaches `fall_enter` starts a
+  critical event at once; smoothing would cost a whole hop of latency on the one event
+  where latency matters most.
+- long lie: after a fall, lying on the floor for `long_lie_s` raises a second critical
+  event, `long_lie`; getting up (another activity) disarms it. `no_person` does not:
+  a person on the floor may be out of view, and a missed long lie costs more than a
+  false alarm.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from shared.labels import Severity, default_severity
+from shared.messages import EventType, Thresholds
+
+LONG_LIE = "long_lie"
+
+
+@dataclass(frozen=True)
+class EventRules:
+    """What the state machine needs to know; labels come from the model's metadata."""
+
+    labels: tuple[str, ...]
+    fall_labels: frozenset[str] = frozenset()
+    severities: Mapping[str, Severity] = field(default_factory=dict)
+    thresholds: Thresholds = field(default_factory=Thresholds)
+    smoothing_windows: int = 3
+    min_start_s: float = 1.0
+    min_end_s: float = 1.0
+    update_interval_s: float = 10.0
+    long_lie_s: float = 30.0
+    lying_labels: frozenset[str] = frozenset({"lying_on_floor", "lying"})
+    no_person_label: str = "no_person"
+
+    def severity(self, action: str) -> Severity:
+        if action in self.fall_labels or action == LONG_LIE:
+            return Severity.CRITICAL
+        return self.severities.get(action, default_severity(action))
+
+
+@dataclass(frozen=True)
+class EventDecision:
+    """One event to emit; times are frame timestamps in seconds."""
+
+    type: EventType
+    action: str
+    severity: Severity
+    confidence: float
+    started_s: float
+    ended_s: float | None = None
+
+
+@dataclass
+class _Episode:
+    action: str
+    started_s: float
+    last_report_s: float
+    confidence: float
+    below_since: float | None = None
+
+
+class EventStateMachine:
+    """Feed it one probability vector per window with `step`; it returns the events due."""
+
+    def __init__(self, rules: EventRules) -> None:
+        self.rules = rules
+        self._history: deque[np.ndarray] = deque(maxlen=rules.smoothing_windows)
+        self._activity: _Episode | None = None
+        self._pending: tuple[str, float] | None = None
+        self._fall: _Episode | None = None
+        self._long_lie: _Episode | None = None
+        self._fall_armed = False
+        self._lying_since: float | None = None
+        self._index = {name: i for i, name in enumerate(rules.labels)}
+
+    def set_thresholds(self, thresholds: Thresholds) -> None:
+        self.rules = replace(self.rules, thresholds=thresholds)
+
+    @property
+    def open_actions(self) -> list[str]:
+        episodes = (self._activity, self._fall, self._long_lie)
+        return [e.action for e in episodes if e is not None]
+
+    def step(self, probs: Sequence[float] | np.ndarray, t: float) -> list[EventDecision]:
+        raw = np.asarray(probs, dtype=np.float64)
+        if raw.shape != (len(self.rules.labels),):
+            raise ValueError(f"expected {len(self.rules.labels)} probabilities, got {raw.shape}")
+        self._history.append(raw)
+        smooth = np.mean(np.stack(self._history), axis=0)
+        out = self._step_fall(raw, smooth, t)
+        out += self._step_activity(smooth, t)
+        out += self._step_long_lie(smooth, t)
+        out += self._updates(smooth, t)
+        return out
+
+    def close(self, t: float) -> list[EventDecision]:
+        """End every open episode at `t` (end of stream, model with other labels)."""
+        out = [
+            self._end(e, t, e.confidence)
+            for e in (self._activity, self._fall, self._long_lie)
+            if e is not None
+        ]
+        self._activity = self._fall = self._long_lie = None
+        self._pending = None
+        return out
+
+    # -- fall ----------------------------------------------------------------------
+
+    def _step_fall(self, raw: np.ndarray, smooth: np.ndarray, t: float) -> list[EventDecision]:
+        falls = [self._index[n] for n in self.rules.labels if n in self.rules.fall_labels]
+        if not falls:
+            return []
+        best = max(falls, key=lambda i: raw[i])
+        if self._fall is None:
+            if raw[best] < self.rules.thresholds.fall_enter:
+                return []
+            self._fall = _Episode(self.rules.labels[best], t, t, float(raw[best]))
+            self._fall_armed, self._lying_since = True, None
+            return [self._start(self._fall)]
+        self._fall.confidence = float(smooth[self._index[self._fall.action]])
+        if max(smooth[i] for i in falls) >= self.rules.thresholds.exit:
+            return []
+        ended, self._fall = self._fall, None
+        return [self._end(ended, t, ended.confidence)]
+
+    # -- activity --------------------------------------------------------------------
+
+    def _step_activity(self, smooth: np.ndarray, t: float) -> list[EventDecision]:
+        out = self._maybe_leave(smooth, t)
+        candidates = [i for i, n in enumerate(self.rules.labels) if n not in self.rules.fall_labels]
+        best = max(candidates, key=lambda i: smooth[i])
+        name = self.rules.labels[best]
+        current = self._activity.action if self._activity else None
+        if name == current or smooth[best] < self.rules.thresholds.enter:
+            self._pending = None
+            return out
+        if self._pending is None or self._pending[0] != name:
+            self._pending = (name, t)
+        since = self._pending[1]
+        if t - since >= self.rules.min_start_s:
+            out += self._enter(name, since, float(smooth[best]), t)
+        return out
+
+    def _maybe_leave(self, smooth: np.ndarray, t: float) -> list[EventDecision]:
+        episode = self._activity
+        if episode is None:
+            return []
+        episode.confidence = float(smooth[self._index[episode.action]])
+        if episode.confidence >= self.rules.thresholds.exit:
+            episode.below_since = None
+            return []
+        if episode.below_since is None:
+            episode.below_since = t
+        if t - episode.below_since < self.rules.min_end_s:
+            return []
+        self._activity = None
+        return [self._end(episode, max(episode.below_since, episode.started_s), episode.confidence)]
+
+    def _enter(self, name: str, since: float, confidence: float, t: float) -> list[EventDecision]:
+        out = []
+        if self._activity is not None:
+            out.append(
+                self._end(
+                    self._activity, max(since, self._activity.started_s), self._activity.confidence
+                )
+            )
+            self._activity = None
+        self._pending = None
+        if name == self.rules.no_person_label:
+            # Not seeing anyone after a fall does not mean they got up: stay armed.
+            return out
+        if name not in self.rules.lying_labels:
+            self._fall_armed, self._lying_since = False, None  # got up: no long lie
+        self._activity = _Episode(name, since, t, confidence)
+        return [*out, self._start(self._activity)]
+
+    # -- long lie ------------------------------------------------------------------
+
+    def _step_long_lie(self, smooth: np.ndarray, t: float) -> list[EventDecision]:
+        lying = [self._index[n] for n in self.rules.labels if n in self.rules.lying_labels]
+        level = max((float(smooth[i]) for i in lying), default=0.0)
+        th = self.rules.thresholds
+        if self._long_lie is not None:
+            self._long_lie.confidence = level
+            if level >= th.exit:
+                return []
+            ended, self._long_lie = self._long_lie, None
+            self._fall_armed, self._lying_since = False, None
+            return [self._end(ended, t, level)]
+        if not self._fall_armed:
+            return []
+        if level < (th.exit if self._lying_since is not None else th.enter):
+            self._lying_since = None
+            return []
+        self._lying_since = t if self._lying_since is None else self._lying_since
+        if t - self._lying_since < self.rules.long_lie_s:
+            return []
+        self._long_lie = _Episode(LONG_LIE, self._lying_since, t, level)
+        return [self._start(self._long_lie)]
+
+    # -- output ----------------------------------------------------------------------
+
+    def _updates(self, smooth: np.ndarray, t: float) -> list[EventDecision]:
+        out = []
+        for episode in (self._activity, self._fall, self._long_lie):
+            if episode is None or t - episode.last_report_s < self.rules.update_interval_s:
+                continue
+            episode.last_report_s = t
+            out.append(self._decision(EventType.UPDATE, episode, episode.confidence))
+        return out
+
+    def _start(self, episode: _Episode) -> EventDecision:
+        return self._decision(EventType.START, episode, episode.confidence)
+
+    def _end(self, episode: _Episode, t: float, confidence: float) -> EventDecision:
+        return self._decision(EventType.END, episode, confidence, ended_s=t)
+
+    def _decision(
+        self, kind: EventType, episode: _Episode, confidence: float, ended_s: float | None = None
+    ) -> EventDecision:
+        return EventDecision(
+            type=kind,
+            action=episode.action,
+            severity=self.rules.severity(episode.action),
+            confidence=min(max(float(confidence), 0.0), 1.0),
+            started_s=episode.started_s,
+            ended_s=ended_s,
+        )

@@ -1,0 +1,136 @@
+"""Edge settings: YAML, environment, command line; unknown keys and leaked secrets refused."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from edge.commands import overrides_from, register
+from edge.config import ConfigError, EdgeSettings, load_settings
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "edge.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_defaults_need_no_file() -> None:
+    settings = load_settings()
+    assert settings.inference.hop_s == 0.5
+    assert settings.mqtt.url is None and settings.device_token is None
+    assert settings.clips.resolution is None  # privacy: clips at the model's input size
+
+
+def test_yaml_then_environment_then_command_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write(
+        tmp_path,
+        "site: home-a\ndevice_id: cam-1\nmqtt:\n  url: mqtt://a:1883\n"
+        "  username: edge\nevents:\n  thresholds:\n    enter: 0.7\n",
+    )
+    monkeypatch.setenv("VIGIL_DEVICE_ID", "from-env")
+    monkeypatch.setenv("VIGIL_INFERENCE__THREADS", "2")
+    monkeypatch.setenv("VIGIL_DEVICE_TOKEN", "s3cret")
+    settings = load_settings(path, mqtt={"url": "mqtt://b:1884"})
+    assert settings.site == "home-a"
+    assert settings.device_id == "from-env"
+    assert settings.inference.threads == 2
+    assert settings.mqtt.url == "mqtt://b:1884" and settings.mqtt.username == "edge"
+    assert settings.events.thresholds.enter == 0.7
+    assert settings.device_token is not None
+    assert settings.device_token.get_secret_value() == "s3cret"
+    assert "s3cret" not in repr(settings)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["sight: typo\n", "mqtt:\n  urll: mqtt://x\n", "events:\n  thresholds:\n    entre: 0.5\n"],
+)
+def test_unknown_keys_are_refused(tmp_path: Path, text: str) -> None:
+    with pytest.raises(ConfigError, match="invalid configuration"):
+        load_settings(write(tmp_path, text))
+
+
+@pytest.mark.parametrize("key", ["device_token", "mqtt_password"])
+def test_secrets_in_the_file_are_refused(tmp_path: Path, key: str) -> None:
+    with pytest.raises(ConfigError, match=f"VIGIL_{key.upper()}"):
+        load_settings(write(tmp_path, f"{key}: hunter2\n"))
+
+
+def test_invalid_values_name_the_file(tmp_path: Path) -> None:
+    path = write(tmp_path, "site: 'Not A Valid Id'\n")
+    with pytest.raises(ConfigError, match="edge.yaml"):
+        load_settings(path)
+    with pytest.raises(ConfigError, match="exit threshold"):
+        load_settings(write(tmp_path, "events:\n  thresholds:\n    enter: 0.3\n    exit: 0.5\n"))
+
+
+def test_urls_are_checked() -> None:
+    with pytest.raises(ConfigError, match="invalid MQTT URL"):
+        load_settings(mqtt={"url": "http://broker:1883"})
+    with pytest.raises(ConfigError, match="cloud_url must be http"):
+        load_settings(cloud_url="ftp://cloud")
+    assert load_settings(mqtt={"url": "mqtts://broker"}).mqtt.url == "mqtts://broker"
+
+
+def test_not_a_mapping_or_not_yaml(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="mapping"):
+        load_settings(write(tmp_path, "- a\n- b\n"))
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_settings(write(tmp_path, "a: [\n"))
+    with pytest.raises(ConfigError, match="cannot read"):
+        load_settings(tmp_path / "missing.yaml")
+
+
+def test_every_field_is_described() -> None:
+    def walk(model: type) -> list[str]:
+        missing = []
+        for name, info in model.model_fields.items():  # type: ignore[attr-defined]
+            if not info.description:
+                missing.append(f"{model.__name__}.{name}")
+            sub = info.annotation
+            if (
+                isinstance(sub, type)
+                and hasattr(sub, "model_fields")
+                and sub.__module__ == "edge.config"
+            ):
+                missing += walk(sub)
+        return missing
+
+    assert walk(EdgeSettings) == []
+
+
+def test_command_line_maps_onto_settings() -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    register(parser.add_subparsers())
+    args = parser.parse_args(
+        [
+            "edge",
+            "run",
+            "--source",
+            "v.mp4",
+            "--model",
+            "m.onnx",
+            "--mqtt",
+            "mqtt://h:1",
+            "--site",
+            "s",
+            "--realtime",
+        ]
+    )
+    assert overrides_from(args) == {
+        "site": "s",
+        "mqtt": {"url": "mqtt://h:1"},
+        "capture": {"realtime": True},
+    }
+
+
+def test_the_example_config_loads() -> None:
+    example = Path(__file__).resolve().parents[2] / "edge" / "edge.example.yaml"
+    settings = load_settings(example)
+    assert settings.site == "rosewood" and settings.events.long_lie_s == 60

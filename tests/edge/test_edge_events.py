@@ -1,0 +1,210 @@
+"""The event state machine on scripted probability sequences (pure: plain values only)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from edge.events import LONG_LIE, EventDecision, EventRules, EventStateMachine
+from shared.labels import Severity
+from shared.messages import EventType, Thresholds
+
+LABELS = ("walking", "sitting_down", "falling", "lying_on_floor", "no_person")
+HOP = 0.5
+
+
+def onehot(label: str, p: float = 0.9) -> np.ndarray:
+    """A distribution with `p` on `label` and the rest spread evenly."""
+    out = np.full(len(LABELS), (1 - p) / (len(LABELS) - 1))
+    out[LABELS.index(label)] = p
+    return out
+
+
+def rules(**overrides: object) -> EventRules:
+    base: dict[str, object] = {
+        "labels": LABELS,
+        "fall_labels": frozenset({"falling"}),
+        "severities": {"lying_on_floor": Severity.WARNING},
+        "smoothing_windows": 1,
+        "min_start_s": 1.0,
+        "min_end_s": 1.0,
+        "update_interval_s": 100.0,
+        "long_lie_s": 3.0,
+    }
+    base.update(overrides)
+    return EventRules(**base)  # type: ignore[arg-type]
+
+
+def run(
+    machine: EventStateMachine, script: list[tuple[np.ndarray, float]], t0: float = 0.0
+) -> list[tuple[float, EventDecision]]:
+    """Feed (probabilities, seconds) segments one hop at a time; return (t, decision)."""
+    out, t = [], t0
+    for probs, seconds in script:
+        for _ in range(round(seconds / HOP)):
+            out += [(t, d) for d in machine.step(probs, t)]
+            t += HOP
+    return out
+
+
+def kinds(events: list[tuple[float, EventDecision]]) -> list[tuple[str, str]]:
+    return [(d.type.value, d.action) for _, d in events]
+
+
+def test_activity_starts_after_min_duration_and_ends_below_exit() -> None:
+    machine = EventStateMachine(rules())
+    events = run(machine, [(onehot("walking"), 3.0), (onehot("no_person", 0.3), 3.0)])
+    assert kinds(events) == [("start", "walking"), ("end", "walking")]
+    (t_start, start), (t_end, end) = events
+    assert t_start == 1.0 and start.started_s == 0.0  # confirmed after 1 s, dated from 0 s
+    assert start.severity is Severity.INFO and start.confidence == pytest.approx(0.9)
+    assert end.ended_s == 3.0 and t_end == 4.0  # dropped at 3 s, confirmed 1 s later
+
+
+def test_a_blip_shorter_than_min_start_is_not_an_event() -> None:
+    machine = EventStateMachine(rules())
+    events = run(machine, [(onehot("sitting_down"), 0.5), (onehot("no_person", 0.3), 3.0)])
+    assert events == []
+
+
+def test_hysteresis_keeps_an_activity_between_exit_and_enter() -> None:
+    machine = EventStateMachine(rules())
+    # 0.5 is below enter (0.6) but above exit (0.4): the activity continues.
+    events = run(machine, [(onehot("walking"), 2.0), (onehot("walking", 0.5), 5.0)])
+    assert kinds(events) == [("start", "walking")]
+    # Starting needs `enter`: 0.5 alone never starts anything.
+    fresh = EventStateMachine(rules())
+    assert run(fresh, [(onehot("walking", 0.5), 5.0)]) == []
+
+
+def test_short_dip_below_exit_does_not_end_the_activity() -> None:
+    machine = EventStateMachine(rules())
+    events = run(
+        machine, [(onehot("walking"), 2.0), (onehot("walking", 0.2), 0.5), (onehot("walking"), 2.0)]
+    )
+    assert kinds(events) == [("start", "walking")]
+
+
+def test_switching_activity_ends_the_old_one_when_the_new_one_starts() -> None:
+    machine = EventStateMachine(rules())
+    events = run(machine, [(onehot("walking"), 2.0), (onehot("sitting_down"), 2.0)])
+    assert kinds(events) == [("start", "walking"), ("end", "walking"), ("start", "sitting_down")]
+    end, start = events[1][1], events[2][1]
+    assert end.ended_s == start.started_s == 2.0
+
+
+def test_fall_fires_at_the_first_confident_window_without_smoothing() -> None:
+    machine = EventStateMachine(rules(smoothing_windows=4))
+    events = run(machine, [(onehot("walking"), 3.0), (onehot("falling", 0.7), 0.5)])
+    t, fall = events[-1]
+    assert (fall.type, fall.action, fall.severity) == (
+        EventType.START,
+        "falling",
+        Severity.CRITICAL,
+    )
+    assert t == 3.0 and fall.started_s == 3.0  # the very first window with p >= fall_enter
+    assert fall.confidence == pytest.approx(0.7)  # the raw window probability
+
+
+def test_fall_uses_its_own_threshold() -> None:
+    strict = EventStateMachine(rules(thresholds=Thresholds(fall_enter=0.8)))
+    assert run(strict, [(onehot("falling", 0.7), 0.5)]) == []
+    assert kinds(run(strict, [(onehot("falling", 0.85), 0.5)])) == [("start", "falling")]
+
+
+def test_fall_then_long_lie_raises_a_second_critical_event() -> None:
+    machine = EventStateMachine(rules())
+    events = run(
+        machine,
+        [
+            (onehot("walking"), 2.0),
+            (onehot("falling"), 1.0),
+            (onehot("lying_on_floor"), 5.0),
+            (onehot("walking"), 2.0),
+        ],
+    )
+    assert kinds(events) == [
+        ("start", "walking"),
+        ("start", "falling"),
+        ("end", "falling"),
+        ("end", "walking"),
+        ("start", "lying_on_floor"),
+        ("start", LONG_LIE),
+        ("end", LONG_LIE),
+        ("end", "lying_on_floor"),
+        ("start", "walking"),
+    ]
+    t_lie, lie = next((t, d) for t, d in events if d.action == LONG_LIE)
+    assert lie.severity is Severity.CRITICAL
+    assert lie.started_s == 3.0 and t_lie == 6.0  # lying from 3 s, long after long_lie_s (3 s)
+
+
+def test_lying_without_a_fall_is_not_a_long_lie() -> None:
+    machine = EventStateMachine(rules())
+    events = run(machine, [(onehot("lying_on_floor"), 10.0)])
+    assert kinds(events) == [("start", "lying_on_floor")]
+    assert events[0][1].severity is Severity.WARNING
+
+
+def test_getting_up_disarms_the_long_lie() -> None:
+    machine = EventStateMachine(rules())
+    events = run(
+        machine,
+        [(onehot("falling"), 1.0), (onehot("walking"), 2.0), (onehot("lying_on_floor"), 6.0)],
+    )
+    assert LONG_LIE not in [d.action for _, d in events]
+
+
+def test_losing_sight_of_the_person_after_a_fall_keeps_the_long_lie_armed() -> None:
+    machine = EventStateMachine(rules())
+    events = run(
+        machine,
+        [(onehot("falling"), 1.0), (onehot("no_person"), 2.0), (onehot("lying_on_floor"), 4.0)],
+    )
+    assert ("start", LONG_LIE) in kinds(events)
+
+
+def test_no_person_ends_the_activity_and_is_never_reported() -> None:
+    machine = EventStateMachine(rules())
+    events = run(machine, [(onehot("sitting_down"), 2.0), (onehot("no_person"), 3.0)])
+    assert kinds(events) == [("start", "sitting_down"), ("end", "sitting_down")]
+    assert events[1][1].ended_s == 2.0
+
+
+def test_updates_follow_the_cadence_while_an_activity_lasts() -> None:
+    machine = EventStateMachine(rules(update_interval_s=2.0))
+    events = run(machine, [(onehot("walking"), 8.0)])
+    updates = [t for t, d in events if d.type is EventType.UPDATE]
+    assert updates == [3.0, 5.0, 7.0]  # started (confirmed) at 1 s, then every 2 s
+    assert all(d.started_s == 0.0 for _, d in events)
+
+
+def test_smoothing_averages_the_last_k_windows() -> None:
+    machine = EventStateMachine(rules(smoothing_windows=3, min_start_s=0.0))
+    # One confident window among two flat ones: mean 0.9/3 + ... < enter, no start.
+    flat = np.full(len(LABELS), 1 / len(LABELS))
+    assert run(machine, [(flat, 1.0), (onehot("walking"), 0.5), (flat, 1.0)]) == []
+    assert kinds(run(machine, [(onehot("walking"), 1.5)])) == [("start", "walking")]
+
+
+def test_close_ends_everything_open() -> None:
+    machine = EventStateMachine(rules())
+    run(machine, [(onehot("walking"), 2.0), (onehot("falling", 0.55), 0.5)])
+    assert sorted(machine.open_actions) == ["falling", "walking"]
+    closing = machine.close(9.0)
+    assert {(d.type, d.action, d.ended_s) for d in closing} == {
+        (EventType.END, "walking", 9.0),
+        (EventType.END, "falling", 9.0),
+    }
+    assert machine.open_actions == []
+
+
+def test_thresholds_can_change_on_a_running_machine() -> None:
+    machine = EventStateMachine(rules())
+    machine.set_thresholds(Thresholds(enter=0.95, exit=0.5))
+    assert run(machine, [(onehot("walking"), 3.0)]) == []
+
+
+def test_wrong_number_of_probabilities_is_an_error() -> None:
+    with pytest.raises(ValueError, match="expected 5 probabilities"):
+        EventStateMachine(rules()).step([0.5, 0.5], 0.0)
