@@ -17,6 +17,7 @@ from collections.abc import Sequence
 COMMAND_MODULES = (
     "shared.dataset_cli",
     "cloud.commands",
+    "cloud.service.commands",
     "edge.commands",
 )
 

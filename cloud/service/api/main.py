@@ -1,0 +1,20 @@
+"""All routers under /api/v1."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from cloud.service.api.routes import (
+    alerts,
+    clips,
+    devices,
+    events,
+    models,
+    stream,
+    tokens,
+    training_jobs,
+)
+
+api_router = APIRouter()
+for module in (devices, events, alerts, clips, training_jobs, models, tokens, stream):
+    api_router.include_router(module.router)

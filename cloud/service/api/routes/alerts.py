@@ -1,0 +1,79 @@
+"""Alerts: list them, acknowledge one (who, when, note), see its escalations."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, HTTPException, Query, status
+from sqlalchemy import select
+
+from cloud.service.alerts import AlertAlreadyAcknowledged, AlertNotFound, acknowledge
+from cloud.service.api.deps import CurrentViewer, ServicesDep, SessionDep
+from cloud.service.db.models import Alert, AlertEscalation
+from cloud.service.schemas import AlertAcknowledge, AlertPublic, EscalationPublic
+from shared.messages import utc_now
+
+router = APIRouter(prefix="/alerts", tags=["alerts"])
+
+
+@router.get("")
+def list_alerts(
+    session: SessionDep,
+    _: CurrentViewer,
+    state: Literal["open", "acknowledged", "all"] = "open",
+    site: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[AlertPublic]:
+    """Alerts, newest first: open (not acknowledged) by default."""
+    query = select(Alert)
+    if state == "open":
+        query = query.where(Alert.acknowledged_at.is_(None))
+    elif state == "acknowledged":
+        query = query.where(Alert.acknowledged_at.is_not(None))
+    if site is not None:
+        query = query.where(Alert.site == site)
+    rows = session.scalars(query.order_by(Alert.opened_at.desc(), Alert.id.desc()).limit(limit))
+    return [AlertPublic.model_validate(row) for row in rows]
+
+
+@router.get("/{alert_id}")
+def read_alert(alert_id: int, session: SessionDep, _: CurrentViewer) -> AlertPublic:
+    """One alert."""
+    alert = session.get(Alert, alert_id)
+    if alert is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no alert {alert_id}")
+    return AlertPublic.model_validate(alert)
+
+
+@router.post("/{alert_id}/acknowledge")
+def acknowledge_alert(
+    alert_id: int,
+    body: AlertAcknowledge,
+    session: SessionDep,
+    services: ServicesDep,
+    viewer: CurrentViewer,
+) -> AlertPublic:
+    """Acknowledge an alert; the caller's token name is recorded as who did it."""
+    try:
+        alert = acknowledge(session, alert_id, viewer.name, body.note, utc_now())
+    except AlertNotFound:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no alert {alert_id}") from None
+    except AlertAlreadyAcknowledged as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+    session.commit()
+    public = AlertPublic.model_validate(alert)
+    services.hub.publish("alert", public.model_dump(mode="json"))
+    return public
+
+
+@router.get("/{alert_id}/escalations")
+def list_escalations(
+    alert_id: int, session: SessionDep, _: CurrentViewer
+) -> list[EscalationPublic]:
+    """The escalations sent for an alert, oldest first."""
+    rows = session.scalars(
+        select(AlertEscalation)
+        .where(AlertEscalation.alert_id == alert_id)
+        .order_by(AlertEscalation.id)
+    )
+    return [EscalationPublic.model_validate(row) for row in rows]

@@ -1,0 +1,114 @@
+"""Broker connections (paho-mqtt 2): the address from a URL, clients, a publisher."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from urllib.parse import unquote, urlsplit
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+
+log = logging.getLogger(__name__)
+
+
+class PublishError(RuntimeError):
+    """A message was not confirmed by the broker in time."""
+
+
+@dataclass(frozen=True)
+class BrokerAddress:
+    host: str
+    port: int
+    username: str | None = None
+    password: str | None = None
+    tls: bool = False
+
+
+def parse_mqtt_url(url: str) -> BrokerAddress:
+    """`mqtt://user:pw@host:1883` or `mqtts://host:8883` -> BrokerAddress."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
+        raise ValueError(f"MQTT URL {url!r}: expected mqtt://host:port or mqtts://host:port")
+    tls = parts.scheme == "mqtts"
+    return BrokerAddress(
+        host=parts.hostname,
+        port=parts.port or (8883 if tls else 1883),
+        username=unquote(parts.username) if parts.username else None,
+        password=unquote(parts.password) if parts.password else None,
+        tls=tls,
+    )
+
+
+def make_client(
+    address: BrokerAddress, prefix: str, client_id: str | None = None, manual_ack: bool = False
+) -> mqtt.Client:
+    """A client with a random id and a clean session, or a persistent session for `client_id`."""
+    client = mqtt.Client(
+        CallbackAPIVersion.VERSION2,
+        client_id=client_id or f"{prefix}-{uuid.uuid4().hex[:12]}",
+        clean_session=client_id is None,
+        manual_ack=manual_ack,
+    )
+    if address.username:
+        client.username_pw_set(address.username, address.password)
+    if address.tls:
+        client.tls_set()
+    client.reconnect_delay_set(min_delay=1, max_delay=30)
+    client.max_queued_messages_set(0)  # while disconnected, keep every message (unbounded)
+    return client
+
+
+class MqttPublisher:
+    """One connection that publishes and waits for the broker's PUBACK."""
+
+    def __init__(self, address: BrokerAddress) -> None:
+        self._address = address
+        self._client = make_client(address, "vigil-cloud-pub")
+        self._connected = threading.Event()
+        self._client.on_connect = self._on_connect
+        self._client.on_disconnect = self._on_disconnect
+        # Called (in a thread of its own) after every (re)connection: re-announce, etc.
+        self.on_connected: Callable[[], None] | None = None
+
+    @property
+    def connected(self) -> bool:
+        return self._connected.is_set()
+
+    def start(self) -> None:
+        self._client.connect_async(self._address.host, self._address.port, keepalive=30)
+        self._client.loop_start()
+
+    def wait_connected(self, timeout: float) -> bool:
+        return self._connected.wait(timeout)
+
+    def publish(
+        self, topic: str, payload: bytes, retain: bool = False, timeout: float = 10
+    ) -> None:
+        """Publish at QoS 1; raise PublishError unless the broker confirms within `timeout`."""
+        info = self._client.publish(topic, payload, qos=1, retain=retain)
+        try:
+            info.wait_for_publish(timeout)
+        except (RuntimeError, ValueError) as exc:
+            raise PublishError(f"publish to {topic} failed: {exc}") from exc
+        if not info.is_published():
+            raise PublishError(f"the broker did not confirm {topic} within {timeout} s")
+
+    def stop(self) -> None:
+        self._client.disconnect()
+        self._client.loop_stop()
+
+    def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:  # noqa: ANN001
+        if reason_code.is_failure:
+            log.warning("MQTT publisher: broker refused the connection: %s", reason_code)
+            return
+        self._connected.set()
+        if self.on_connected is not None:
+            # Never publish-and-wait on paho's own network thread: it would wait for itself.
+            threading.Thread(target=self.on_connected, name="vigil-on-connect", daemon=True).start()
+
+    def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:  # noqa: ANN001
+        self._connected.clear()

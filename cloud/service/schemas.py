@@ -1,0 +1,305 @@
+"""What the API takes and returns, one schema per direction (the template's models.py).
+
+Devices send the `shared.messages` models themselves (ActionEvent, Heartbeat, ClipMeta);
+the table classes are in `db/models.py`; the `...Public` schemas here are what the API
+returns, read from table rows.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+from shared.datasets.splits import parse_where
+from shared.messages import ActionEvent, CommandKind, Id, Label, Thresholds
+
+Name = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+Note = Annotated[str, StringConstraints(max_length=2000)]
+MAX_BATCH = 1000
+
+
+class Request(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Public(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+# -- devices and tokens ------------------------------------------------------------------
+
+
+class DeviceCreate(Request):
+    device_id: Id = Field(description="unique device id; also its MQTT user name")
+    site: Id = Field(description="the care home the device belongs to")
+    name: Annotated[str, StringConstraints(max_length=200)] = ""
+
+
+class DevicePublic(Public):
+    id: str
+    site: str
+    name: str
+    created_at: datetime
+    status: str
+    last_seen_at: datetime | None
+    last_heartbeat_at: datetime | None
+    model_version: str | None
+    last_heartbeat: dict[str, Any] | None
+
+
+class MqttCredentials(BaseModel):
+    username: str
+    password_file_line: str = Field(description="for Mosquitto's password_file")
+    acl_lines: list[str] = Field(description="for Mosquitto's acl_file")
+
+
+class DeviceRegistered(BaseModel):
+    device: DevicePublic
+    token: str = Field(description="the device's bearer token and MQTT password; shown once")
+    mqtt: MqttCredentials
+
+
+class HeartbeatPublic(Public):
+    sent_at: datetime
+    received_at: datetime
+    status: str
+    payload: dict[str, Any]
+
+
+class CommandCreate(Request):
+    kind: CommandKind
+    model_version: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._+-]{1,64}$")] | None = (
+        None
+    )
+    thresholds: Thresholds | None = None
+
+
+class CommandPublic(Public):
+    id: uuid.UUID
+    device_id: str
+    kind: str
+    payload: dict[str, Any]
+    issued_at: datetime
+    issued_by: str
+    acked_at: datetime | None
+    ok: bool | None
+    detail: str | None
+
+
+class TokenCreate(Request):
+    name: Name = Field(description="who holds it (shown as 'who' on acknowledgements)")
+
+
+class TokenPublic(Public):
+    id: int
+    name: str
+    role: str
+    device_id: str | None
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+class TokenCreated(TokenPublic):
+    token: str = Field(description="the bearer token; shown once, stored only as a hash")
+
+
+# -- events and alerts -------------------------------------------------------------------
+
+
+class EventBatch(Request):
+    events: Annotated[list[ActionEvent], Field(min_length=1, max_length=MAX_BATCH)]
+
+
+class IngestReceipt(BaseModel):
+    accepted: int
+    duplicates: int
+
+
+class EventPublic(Public):
+    id: int
+    event_id: uuid.UUID
+    device_id: str
+    site: str
+    camera: str
+    type: str
+    action: str
+    severity: str
+    confidence: float
+    started_at: datetime
+    ended_at: datetime | None
+    model_version: str
+    seq: int
+    received_at: datetime
+
+
+class AlertPublic(Public):
+    id: int
+    device_id: str
+    site: str
+    camera: str
+    action: str
+    confidence: float
+    started_at: datetime
+    ended_at: datetime | None
+    opened_at: datetime
+    acknowledged_at: datetime | None
+    acknowledged_by: str | None
+    ack_note: str | None
+    escalated_at: datetime | None
+
+
+class AlertAcknowledge(Request):
+    note: Note | None = None
+
+
+class EscalationPublic(Public):
+    id: int
+    alert_id: int
+    attempted_at: datetime
+    url: str
+    attempts: int
+    ok: bool
+    status_code: int | None
+    error: str | None
+
+
+# -- clips -------------------------------------------------------------------------------
+
+
+class ClipPublic(Public):
+    id: uuid.UUID
+    device_id: str
+    site: str
+    camera: str
+    reason: str
+    started_at: datetime
+    ended_at: datetime
+    model_version: str
+    predicted: str
+    probabilities: dict[str, float]
+    entropy: float
+    margin: float
+    width: int
+    height: int
+    fps: float
+    frames: int
+    size_bytes: int
+    sha256: str
+    uploaded_at: datetime
+    label: str | None
+    labelled_by: str | None
+    labelled_at: datetime | None
+
+
+class ClipLabelCreate(Request):
+    label: Label
+
+
+# -- training jobs and models ------------------------------------------------------------
+
+
+class SyntheticDataset(Request):
+    """The built-in synthetic scenes (`shared.synth`), deterministic by seed."""
+
+    kind: Literal["synthetic"] = "synthetic"
+    clips_per_class: int = Field(12, ge=2, le=200)
+    size: int = Field(112, ge=32, le=320, description="frame side in pixels")
+    seconds: float = Field(4.0, ge=1.0, le=30.0)
+    fps: int = Field(15, ge=5, le=30)
+    seed: int = Field(0, ge=0)
+
+
+class FolderDataset(Request):
+    """A video folder on the server, under one of VIGIL_DATASET_ROOTS."""
+
+    kind: Literal["folder"] = "folder"
+    path: Annotated[str, StringConstraints(min_length=1, max_length=1000)]
+
+
+Where = Annotated[str, StringConstraints(max_length=200)]
+
+
+class TrainingJobCreate(Request):
+    dataset: SyntheticDataset | FolderDataset = Field(discriminator="kind")
+    include_labelled_clips: bool = Field(False, description="add the labelled clips to training")
+    epochs: int = Field(30, ge=1, le=500)
+    teacher_epochs: int | None = Field(None, ge=1, le=500)
+    temperature: float = Field(4.0, gt=0, le=50, description="KD temperature T")
+    lam: float = Field(0.1, ge=0, le=1, description="weight of the hard-label loss")
+    sweep: bool = Field(False, description="try several (T, lam) and keep the best")
+    test_where: Where | None = None
+    val_where: Where | None = None
+    seed: int = Field(0, ge=0)
+    teacher_size: int = Field(112, ge=32, le=224)
+    student_size: int = Field(32, ge=16, le=112)
+    promotion: Literal["never", "if_better", "always"] = "if_better"
+
+    @field_validator("dataset", mode="before")
+    @classmethod
+    def _dataset_shorthand(cls, value: Any) -> Any:
+        return {"kind": "synthetic"} if value == "synthetic" else value
+
+    @field_validator("test_where", "val_where")
+    @classmethod
+    def _where(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_where(value)
+        return value
+
+
+class JobProgress(BaseModel):
+    epoch: int | None = None
+    model: str | None = None
+    history: list[dict[str, Any]] = Field(default_factory=list)
+    stage: str | None = None
+
+
+class TrainingJobPublic(Public):
+    id: uuid.UUID
+    status: str
+    params: dict[str, Any]
+    created_at: datetime
+    created_by: str
+    started_at: datetime | None
+    finished_at: datetime | None
+    worker_id: str | None
+    cancel_requested: bool
+    progress: dict[str, Any]
+    error: str | None
+    model_version: str | None
+    promotion: dict[str, Any] | None
+
+
+class ModelVersionPublic(Public):
+    version: str
+    status: str
+    created_at: datetime
+    job_id: uuid.UUID | None
+    sha256: str
+    signature: str
+    size_bytes: int
+    labels: list[str]
+    metrics: dict[str, Any]
+    promoted_at: datetime | None
+
+
+class PromotionPublic(Public):
+    id: int
+    version: str
+    previous_version: str | None
+    promoted_at: datetime
+    promoted_by: str
+    reason: str
+
+
+class PromoteRequest(Request):
+    reason: Note = "promoted by hand"
+
+
+class PromotionResult(BaseModel):
+    model: ModelVersionPublic
+    announced_sites: list[str] | None = Field(description="None: not announced over MQTT")
+    announce_error: str | None = None

@@ -1,0 +1,162 @@
+"""Everything one service process runs, built from the settings: the database (migrated),
+the signing key, the broker connections and the background threads.
+
+`vigil serve` builds it inside the FastAPI lifespan; `vigil worker` and `vigil ingest`
+build it alone and start only their part.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from cloud.service.announce import ModelAnnouncer
+from cloud.service.db.session import make_engine, migrate, session_factory
+from cloud.service.escalation import AlertEscalator, WebhookConfig
+from cloud.service.ingest import Ingestor
+from cloud.service.live import LiveHub
+from cloud.service.live_relay import LiveSink, PgListener, PgNotifySink
+from cloud.service.metrics import ServiceMetrics
+from cloud.service.mqtt import MqttPublisher, parse_mqtt_url
+from cloud.service.mqtt_ingest import MqttIngest
+from cloud.service.registry import ModelRegistry
+from cloud.service.settings import Settings
+from cloud.service.signing import ModelSigner
+from cloud.service.worker import JobWorker
+
+log = logging.getLogger(__name__)
+
+SUBDIRS = ("models", "clips", "jobs", "keys", "tmp")
+
+
+@dataclass
+class Services:
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    metrics: ServiceMetrics
+    hub: LiveHub
+    signer: ModelSigner
+    registry: ModelRegistry
+    publisher: MqttPublisher | None
+    announcer: ModelAnnouncer
+    ingestor: Ingestor
+    live: LiveSink
+    stop: threading.Event = field(default_factory=threading.Event)
+    mqtt_ingest: MqttIngest | None = None
+    threads: list[threading.Thread] = field(default_factory=list)
+
+    def start(self, ingest: bool, worker: bool, escalate: bool) -> None:
+        """Start the parts this process runs (each is optional)."""
+        if self.publisher is not None:
+            self.publisher.start()
+        if self.engine.dialect.name == "postgresql" and self.live is self.hub:
+            # The API process: hear what `vigil ingest` / `vigil worker` processes store.
+            self._start_thread(PgListener(self.settings.sqlalchemy_url, self.hub, self.stop))
+        if ingest:
+            self._start_ingest()
+        if worker:
+            self._start_thread(
+                JobWorker(
+                    self.settings,
+                    self.sessions,
+                    self.registry,
+                    self.announcer,
+                    self.metrics,
+                    self.stop,
+                )
+            )
+        if escalate and self.settings.alert_webhook_url:
+            self._start_thread(
+                AlertEscalator(
+                    self.sessions,
+                    webhook_config(self.settings),
+                    self.settings.alert_check_s,
+                    self.live,
+                    self.metrics,
+                    self.stop,
+                )
+            )
+
+    def _start_ingest(self) -> None:
+        s = self.settings
+        if s.mqtt_url is None:
+            log.warning("VIGIL_MQTT_URL is not set: no MQTT ingest (HTTP ingest only)")
+            return
+        self.mqtt_ingest = MqttIngest(
+            parse_mqtt_url(s.mqtt_url),
+            s.mqtt_topic_root,
+            s.mqtt_share_group,
+            s.mqtt_client_id,
+            self.ingestor,
+            self.metrics,
+            s.ingest_batch_size,
+        )
+        self.mqtt_ingest.start()
+
+    def _start_thread(self, thread: threading.Thread) -> None:
+        thread.start()
+        self.threads.append(thread)
+
+    def close(self) -> None:
+        self.stop.set()
+        self.hub.close()
+        if self.mqtt_ingest is not None:
+            self.mqtt_ingest.stop()
+        for thread in self.threads:
+            thread.join(timeout=30)
+        if self.publisher is not None:
+            self.publisher.stop()
+        self.engine.dispose()
+
+
+def build_services(settings: Settings, serves_api: bool = True) -> Services:
+    """Create the data folders, migrate the database, load the key, wire the parts.
+
+    A process that serves no API relays its live messages through PostgreSQL instead
+    (see live_relay.py).
+    """
+    for name in SUBDIRS:
+        (settings.data_dir / name).mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.sqlalchemy_url)
+    migrate(engine, settings.data_dir)
+    sessions = session_factory(engine)
+    metrics = ServiceMetrics()
+    hub = LiveHub(metrics)
+    signer = ModelSigner.load_or_create(settings.data_dir / "keys")
+    registry = ModelRegistry(settings.data_dir / "models", signer, settings.public_base_url)
+    publisher = MqttPublisher(parse_mqtt_url(settings.mqtt_url)) if settings.mqtt_url else None
+    announcer = ModelAnnouncer(sessions, registry, publisher, settings.mqtt_topic_root)
+    if publisher is not None:
+        publisher.on_connected = announcer.announce_production
+    live: LiveSink = hub
+    if not serves_api and engine.dialect.name == "postgresql":
+        live = PgNotifySink(engine)
+    return Services(
+        settings,
+        engine,
+        sessions,
+        metrics,
+        hub,
+        signer,
+        registry,
+        publisher,
+        announcer,
+        Ingestor(sessions, live, metrics),
+        live,
+    )
+
+
+def webhook_config(settings: Settings) -> WebhookConfig:
+    assert settings.alert_webhook_url is not None
+    return WebhookConfig(
+        url=settings.alert_webhook_url,
+        after_s=settings.alert_escalate_after_s,
+        retries=settings.alert_webhook_retries,
+        backoff_s=settings.alert_webhook_backoff_s,
+        timeout_s=settings.alert_webhook_timeout_s,
+    )

@@ -1,0 +1,114 @@
+"""The service's settings: one pydantic-settings model read from the environment.
+
+Secrets have no default. Outside `VIGIL_ENV=development` a missing or placeholder admin
+token is refused at start-up (the full-stack-fastapi-template's `_check_default_secret`);
+in development a random one is generated and printed once.
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from shared.messages import Id
+
+PLACEHOLDER_SECRETS = frozenset({"changethis", "changeme", "change-me", "secret", "admin", "token"})
+MIN_SECRET_LENGTH = 16
+
+
+class SettingsError(ValueError):
+    """The settings cannot be used; the message says which one and why."""
+
+
+class Settings(BaseSettings):
+    """Everything the cloud service reads from its environment (`VIGIL_*`, `DATABASE_URL`)."""
+
+    model_config = SettingsConfigDict(env_prefix="VIGIL_", extra="forbid", frozen=True)
+
+    env: Literal["development", "production"] = Field(
+        "production", description="development allows a generated admin token"
+    )
+    database_url: str | None = Field(
+        None,
+        validation_alias=AliasChoices("DATABASE_URL", "VIGIL_DATABASE_URL"),
+        description="SQLAlchemy URL; default: SQLite file in the data directory",
+    )
+    mqtt_url: str | None = Field(None, description="mqtt://[user:password@]host:port; none: off")
+    mqtt_topic_root: Id = Field("vigil", description="first level of every topic")
+    mqtt_share_group: Id | None = Field(None, description="MQTT shared-subscription group")
+    mqtt_client_id: str | None = Field(
+        None, description="fixed client id: a persistent session (none: random, clean session)"
+    )
+    admin_token: SecretStr | None = Field(None, description="the admin bearer token (secret)")
+    admin_token_generated: bool = Field(False, description="set when development made one up")
+    data_dir: Path = Field(Path("vigil-data"), description="database, models, clips, jobs")
+    public_base_url: str = Field("http://127.0.0.1:8000", description="devices reach us here")
+    dataset_roots: list[Path] = Field(
+        default_factory=list, description="server folders a training job may read datasets from"
+    )
+    clip_max_bytes: int = Field(20_000_000, gt=0, description="largest clip upload accepted")
+    run_ingest: bool = Field(True, description="run the MQTT ingest in the API process")
+    run_worker: bool = Field(True, description="run the training worker in the API process")
+    ingest_batch_size: int = Field(500, ge=1, le=10_000, description="events per insert")
+    worker_poll_s: float = Field(2.0, gt=0, le=60, description="how often a worker looks for jobs")
+    job_stale_after_s: float = Field(600.0, gt=0, description="running job without heartbeat")
+    alert_escalate_after_s: float = Field(300.0, gt=0, description="unacknowledged this long")
+    alert_check_s: float = Field(5.0, gt=0, le=600, description="how often to look for overdue")
+    alert_webhook_url: str | None = Field(None, description="escalations are POSTed here")
+    alert_webhook_retries: int = Field(3, ge=0, le=10, description="retries per escalation")
+    alert_webhook_backoff_s: float = Field(1.0, ge=0, le=60, description="first retry delay")
+    alert_webhook_timeout_s: float = Field(5.0, gt=0, le=60, description="per attempt")
+
+    @field_validator("data_dir")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        return value.expanduser().resolve()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _development_token(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or data.get("env") != "development":
+            return data
+        if data.get("admin_token"):
+            return data
+        return {**data, "admin_token": secrets.token_urlsafe(32), "admin_token_generated": True}
+
+    @model_validator(mode="after")
+    def _check_secrets(self) -> Settings:
+        if self.env == "development":
+            return self
+        check_secret("VIGIL_ADMIN_TOKEN", self.admin_token)
+        return self
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        return normalise_database_url(self.database_url or f"sqlite:///{self.data_dir}/vigil.db")
+
+    @property
+    def admin_secret(self) -> str:
+        assert self.admin_token is not None  # guaranteed by the validators
+        return self.admin_token.get_secret_value()
+
+
+def check_secret(name: str, value: SecretStr | None) -> None:
+    """Refuse a missing, placeholder or short secret (outside development)."""
+    if value is None:
+        raise SettingsError(f"{name} is not set (set it, or VIGIL_ENV=development for a dev one)")
+    secret = value.get_secret_value()
+    if secret.lower() in PLACEHOLDER_SECRETS or len(secret) < MIN_SECRET_LENGTH:
+        raise SettingsError(
+            f"{name} is a placeholder or shorter than {MIN_SECRET_LENGTH} characters; "
+            "use e.g. `python -c 'import secrets; print(secrets.token_urlsafe(32))'`"
+        )
+
+
+def normalise_database_url(url: str) -> str:
+    """`postgresql://` and `postgres://` mean psycopg 3 here (psycopg2 is not installed)."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url

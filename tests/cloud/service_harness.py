@@ -1,0 +1,125 @@
+"""The harness for the cloud tests: a server handle, a webhook, databases, waiting."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, TypeVar
+
+import httpx
+import psycopg
+import pytest
+from sqlalchemy.engine import make_url
+
+from cloud.service.services import Services
+from cloud.service.settings import Settings
+
+T = TypeVar("T")
+CLIP_LIMIT = 300_000
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for(condition: Callable[[], T], timeout: float, what: str, interval: float = 0.05) -> T:
+    """Poll `condition` until it returns something truthy (returned) or fail after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(interval)
+
+
+@dataclass
+class Webhook:
+    """A local HTTP endpoint: answers 500 to the first POST per alert, then 200."""
+
+    url: str = ""
+    received: list[dict[str, Any]] = field(default_factory=list)
+    failed_once: set[int] = field(default_factory=set)
+
+
+def start_webhook() -> tuple[Webhook, ThreadingHTTPServer]:
+    hook = Webhook()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 - http.server's name
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            alert_id = body["alert"]["id"]
+            first = alert_id not in hook.failed_once
+            hook.failed_once.add(alert_id)
+            if not first:
+                hook.received.append(body)
+            self.send_response(500 if first else 200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    hook.url = f"http://127.0.0.1:{server.server_address[1]}/hook"
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return hook, server
+
+
+def create_postgres_database(admin_url: str) -> str:
+    """A fresh database beside `admin_url`'s; returns its SQLAlchemy URL."""
+    url = make_url(admin_url)
+    name = f"vigil_test_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(_libpq(url), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return url.set(database=name).render_as_string(hide_password=False)
+
+
+def drop_postgres_database(db_url: str) -> None:
+    url = make_url(db_url)
+    with psycopg.connect(_libpq(url.set(database="postgres")), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)')
+
+
+def _libpq(url: Any) -> str:
+    return url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+@dataclass
+class Server:
+    base_url: str
+    settings: Settings
+    services: Services
+    admin: dict[str, str]
+
+    def client(self, headers: dict[str, str] | None = None) -> httpx.Client:
+        return httpx.Client(base_url=self.base_url, headers=headers or {}, timeout=30)
+
+    @property
+    def root(self) -> str:
+        return self.settings.mqtt_topic_root
+
+    @property
+    def backend(self) -> str:
+        return make_url(self.settings.sqlalchemy_url).get_backend_name()
+
+
+def database_for(backend: str, tmp_dir: Any, postgres_url: Callable[[], str]) -> Iterator[str]:
+    """A fresh, empty database of `backend` for the test session (dropped afterwards)."""
+    if backend == "sqlite":
+        yield f"sqlite:///{tmp_dir}/vigil.db"
+        return
+    db_url = create_postgres_database(postgres_url())
+    try:
+        yield db_url
+    finally:
+        drop_postgres_database(db_url)

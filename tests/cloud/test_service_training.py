@@ -1,0 +1,170 @@
+"""Training jobs end to end: a tiny synthetic run becomes a signed model version that
+`if_better` promotes and announces (retained) to the site's devices.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives.serialization import load_pem_public_key
+from service_factories import TestDevice, create_random_device, mqtt_client, subscribe
+from service_harness import Server, wait_for
+
+from shared.messages import ModelAnnouncement, utc_now
+from shared.topics import model_topic
+
+pytestmark = pytest.mark.slow
+
+TINY = {
+    "dataset": {"kind": "synthetic", "clips_per_class": 3, "size": 64, "seconds": 2, "fps": 10},
+    "epochs": 1,
+    "teacher_size": 64,
+    "promotion": "if_better",
+}
+JOB_TIMEOUT_S = 240
+
+
+def finished_job(server: Server, job_id: str) -> dict:
+    with server.client(server.admin) as client:
+        return wait_for(
+            lambda: (
+                (j := client.get(f"/api/v1/training-jobs/{job_id}").json())["status"]
+                not in ("queued", "running")
+                and j
+            ),
+            JOB_TIMEOUT_S,
+            f"training job {job_id} to finish",
+            interval=0.5,
+        )
+
+
+@pytest.fixture(scope="session")
+def trained(server: Server) -> tuple[dict, TestDevice]:
+    """One tiny training job per backend (a device registered first, so its site is told)."""
+    device = create_random_device(server)
+    with server.client(server.admin) as client:
+        created = client.post("/api/v1/training-jobs", json=TINY)
+    assert created.status_code == 202, created.text
+    return finished_job(server, created.json()["id"]), device
+
+
+def test_a_training_job_is_registered_promoted_announced_and_signed(
+    server: Server, mqtt_url: str, trained: tuple[dict, TestDevice]
+) -> None:
+    job, device = trained
+    assert job["status"] == "succeeded", job["error"]
+    assert job["progress"]["history"] and "val_macro_f1" in job["progress"]["history"][-1]
+    assert job["promotion"]["promote"] and job["promotion"]["reason"] == "no production model yet"
+    assert device.site in job["promotion"]["announced_sites"]
+    watcher = mqtt_client(mqtt_url)  # subscribed after the fact: it gets the retained copy
+    try:
+        received = subscribe(watcher, model_topic(device.site, server.root))
+        wait_for(lambda: received, 10, "the retained model announcement")
+    finally:
+        watcher.loop_stop()
+    assert received[0].retain
+    announcement = ModelAnnouncement.model_validate_json(received[0].payload)
+    assert announcement.version == job["model_version"] and announcement.site == device.site
+    with server.client(device.headers) as client:
+        current = client.get("/api/v1/models/current", params={"site": device.site})
+        artifact = client.get(announcement.url.removeprefix(server.base_url))
+        public_pem = client.get("/api/v1/models/public-key").text
+    assert ModelAnnouncement.model_validate(current.json()).version == announcement.version
+    assert artifact.status_code == 200 and len(artifact.content) == announcement.size_bytes
+    assert hashlib.sha256(artifact.content).hexdigest() == announcement.sha256
+    key = load_pem_public_key(public_pem.encode())
+    key.verify(base64.b64decode(announcement.signature), artifact.content)  # raises if bad
+    with server.client(server.admin) as client:
+        logs = client.get(f"/api/v1/training-jobs/{job['id']}/logs").text
+        model = client.get(f"/api/v1/models/{announcement.version}").json()
+    assert '"epoch": 1' in logs
+    assert model["status"] == "production" and model["metrics"]["exported"] in (
+        "student_kd",
+        "student_scratch",
+    )
+
+
+def test_promotion_by_hand_and_roll_back_announce_the_version(
+    server: Server, mqtt_url: str, trained: tuple[dict, TestDevice], tmp_path: Path
+) -> None:
+    job, device = trained
+    services = server.services
+    with services.sessions.begin() as session:  # a second version: the same file, re-registered
+        first = services.registry.get(session, job["model_version"])
+        copy = tmp_path / "again.onnx"
+        copy.write_bytes(services.registry.artifact_path(first).read_bytes())
+        second = services.registry.register(session, copy, None, {"macro_f1": 0.0}, utc_now())
+    with server.client(server.admin) as client:
+        promoted = client.post(f"/api/v1/models/{second.version}/promote", json={"reason": "t"})
+        assert promoted.status_code == 200, promoted.text
+        assert device.site in promoted.json()["announced_sites"]
+        assert retained_version(mqtt_url, server, device.site) == second.version
+        rolled = client.post("/api/v1/models/rollback")
+        assert rolled.status_code == 200, rolled.text
+        history = client.get("/api/v1/models/history").json()
+        models = {m["version"]: m["status"] for m in client.get("/api/v1/models").json()}
+    assert rolled.json()["model"]["version"] == job["model_version"]
+    assert retained_version(mqtt_url, server, device.site) == job["model_version"]
+    assert history[0]["reason"] == f"roll-back from {second.version}"
+    assert (models[job["model_version"]], models[second.version]) == ("production", "retired")
+
+
+def retained_version(mqtt_url: str, server: Server, site: str) -> str:
+    watcher = mqtt_client(mqtt_url)
+    try:
+        received = subscribe(watcher, model_topic(site, server.root))
+        wait_for(lambda: received, 10, "the retained announcement")
+    finally:
+        watcher.loop_stop()
+    return ModelAnnouncement.model_validate_json(received[-1].payload).version
+
+
+def test_a_failed_job_records_its_error_and_leaves_the_registry(
+    server: Server, datasets_root
+) -> None:  # noqa: ANN001
+    empty = datasets_root / "empty-dataset"
+    empty.mkdir(exist_ok=True)
+    with server.client(server.admin) as client:
+        before = client.get("/api/v1/models").json()
+        outside = client.post(
+            "/api/v1/training-jobs", json={**TINY, "dataset": {"kind": "folder", "path": "/etc"}}
+        )
+        created = client.post(
+            "/api/v1/training-jobs",
+            json={**TINY, "dataset": {"kind": "folder", "path": "empty-dataset"}},
+        )
+    assert outside.status_code == 422
+    assert created.status_code == 202, created.text
+    job = finished_job(server, created.json()["id"])
+    with server.client(server.admin) as client:
+        after = client.get("/api/v1/models").json()
+    assert job["status"] == "failed" and "no video clips found" in job["error"]
+    assert after == before and job["model_version"] is None
+
+
+def test_a_queued_job_can_be_cancelled(server: Server) -> None:
+    with server.client(server.admin) as client:
+        created = client.post("/api/v1/training-jobs", json={**TINY, "epochs": 200}).json()
+        cancel = client.post(f"/api/v1/training-jobs/{created['id']}/cancel")
+        assert cancel.status_code == 200, cancel.text
+        job = finished_job(server, created["id"])
+        again = client.post(f"/api/v1/training-jobs/{created['id']}/cancel")
+    assert job["status"] == "cancelled" and again.status_code == 409
+
+
+def test_invalid_job_parameters_are_422(server: Server) -> None:
+    bad = [
+        {**TINY, "epochs": 0},
+        {**TINY, "lam": 1.5},
+        {**TINY, "promotion": "sometimes"},
+        {**TINY, "test_where": "no equals sign"},
+        {**TINY, "surprise": True},
+    ]
+    with server.client(server.admin) as client:
+        codes = [client.post("/api/v1/training-jobs", json=body).status_code for body in bad]
+    assert codes == [422] * len(bad)
+    assert json.dumps(TINY)  # the happy shape is exercised above
