@@ -60,35 +60,28 @@ def run_split(
     args: argparse.Namespace,
     work: Path,
     tag: str,
+    on_seed: Any = None,
 ) -> dict[str, Any]:
-    per_seed = []
+    per_seed: list[dict[str, Any]] = []
+    result: dict[str, Any] = {}
     for seed in args.seeds:
         out = work / f"{tag}-seed{seed}"
         shutil.rmtree(out, ignore_errors=True)
         started = time.monotonic()
         cfg = PipelineConfig(
-            data=data,
-            out=out,
-            test_where=test_where,
-            val_where=val_where,
-            seed=seed,
-            epochs=args.epochs,
-            teacher_epochs=args.teacher_epochs,
-            sweep=not args.no_sweep,
-            device=args.device,
-            workers=args.workers,
-            patience=args.patience,
+            data=data, out=out, test_where=test_where, val_where=val_where, seed=seed,
+            epochs=args.epochs, teacher_epochs=args.teacher_epochs, sweep=not args.no_sweep,
+            device=args.device, workers=args.workers, patience=args.patience,
         )
         report = run_pipeline(cfg)
         report["wall_s"] = round(time.monotonic() - started, 1)
         per_seed.append({"seed": seed, "report": report})
         print(f"{tag} seed {seed}: " + summary_line(report), flush=True)
-    return {
-        "test_where": test_where,
-        "val_where": val_where,
-        "per_seed": per_seed,
-        "summary": summarise(per_seed),
-    }
+        result = {"test_where": test_where, "val_where": val_where, "per_seed": per_seed,
+                  "summary": summarise(per_seed)}
+        if on_seed is not None:
+            on_seed(result)  # keep what is done if a long run is cut short
+    return result
 
 
 def summary_line(report: dict[str, Any]) -> str:
@@ -155,30 +148,60 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--workers", type=int, default=0)
     p.add_argument("--work", type=Path, default=REPO / "bench" / "runs")
     p.add_argument("--out", type=Path, help="JSON path (default bench/results/kd_<dataset>.json)")
+    p.add_argument(
+        "--split",
+        action="append",
+        choices=sorted(UPFALL_SPLITS),
+        help="UP-Fall split(s) to run (default: all)",
+    )
+    p.add_argument(
+        "--merge",
+        type=Path,
+        nargs="+",
+        help="merge the splits of these result files into --out, run nothing",
+    )
     return p.parse_args()
 
 
 def main() -> None:
     args = parse_args()
+    if args.merge:
+        merge_results(args.merge, args.out)
+        return
     args.work.mkdir(parents=True, exist_ok=True)
+    settings = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}
     if args.dataset == "synthetic":
         data = synthetic_data(args.work, args)
-        splits = {"group_4": run_split(data, "group=4", "group=3", args, args.work, "synthetic")}
+        plan = {"group_4": ("group=4", "group=3")}
     else:
         data = data_root() / "upfall-s1"
         if not (data / "manifest.csv").exists():
             sys.exit(f"kd_quality: UP-Fall clips not found at {data} (set VIGIL_DATA_ROOT)")
-        splits = {
-            name: run_split(data, test, val, args, args.work, f"upfall-{name}")
-            for name, (test, val) in UPFALL_SPLITS.items()
-        }
-    settings = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}
-    path = write_result(
-        f"kd_{args.dataset}.json",
-        {"settings": settings, "data": str(data), "splits": splits},
-        args.out,
-    )
-    print(f"wrote {path}")
+        plan = {name: UPFALL_SPLITS[name] for name in (args.split or UPFALL_SPLITS)}
+    splits: dict[str, Any] = {}
+
+    def save(name: str, result: dict[str, Any]) -> None:
+        splits[name] = result
+        payload = {"settings": settings, "data": str(data), "splits": splits}
+        write_result(f"kd_{args.dataset}.json", payload, args.out)
+
+    for name, (test, val) in plan.items():
+        tag = f"{args.dataset}-{name}"
+        run_split(data, test, val, args, args.work, tag, lambda r, n=name: save(n, r))
+    print(f"wrote {args.out or 'bench/results/kd_' + args.dataset + '.json'}")
+
+
+def merge_results(paths: list[Path], out: Path | None) -> None:
+    """Join result files of one dataset whose splits ran as separate processes."""
+    import json
+
+    records = [json.loads(p.read_text()) for p in paths]
+    merged = {**records[0], "splits": {}}
+    for record in records:
+        merged["splits"].update(record["splits"])
+    target = out or paths[0]
+    target.write_text(json.dumps(merged, indent=2) + "\n")
+    print(f"merged {len(paths)} files into {target}")
 
 
 if __name__ == "__main__":

@@ -33,7 +33,7 @@ class ModelConfig:
     width: int
     channels: tuple[int, ...]
     dropout: float = 0.2
-    motion: bool = True  # feed frame differences beside the frames (see MotionStem)
+    motion: bool = False  # feed frame differences beside the frames (see MotionStem)
 
     def __post_init__(self) -> None:
         if self.num_classes < 2:

@@ -77,7 +77,7 @@ class Agent:
         self.identity = DeviceIdentity(
             settings.device_id, settings.site, settings.camera, settings.mqtt.topic_root
         )
-        self.clock = WallClock(utc_now())
+        self.clock = WallClock(settings.capture.start_time or utc_now())
         self.thresholds = LiveThresholds(settings.events.thresholds)
         check_source(source)  # a file that cannot be decoded fails here, naming it
         self.public_key = _public_key(settings)

@@ -16,7 +16,15 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+)
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
@@ -99,6 +107,11 @@ class HttpConfig(Section):
 
 class CaptureConfig(Section):
     realtime: bool = Field(default=False, description="pace a file source at its frame rate")
+    start_time: AwareDatetime | None = Field(
+        default=None,
+        description="wall-clock time of the first frame (replaying recorded footage); "
+        "default: when the agent starts",
+    )
     queue_size: int = Field(default=64, ge=2, le=10_000, description="frames waiting for inference")
     reconnect_min_s: float = Field(
         default=1.0, gt=0, le=60, description="first camera reopen delay"

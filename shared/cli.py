@@ -59,7 +59,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     # The ONNX exporter narrates every graph pass at INFO; keep its warnings and errors.
-    for noisy in ("onnx_ir", "onnxscript", "torch.onnx"):
+    for noisy in ("onnx_ir", "onnxscript", "torch.onnx", "alembic", "httpx"):
         logging.getLogger(noisy).setLevel(logging.ERROR if not args.verbose else logging.INFO)
     try:
         return int(args.handler(args) or 0)

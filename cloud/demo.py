@@ -1,0 +1,285 @@
+"""`vigil demo`: the whole loop on one machine, with embedded defaults only.
+
+A cloud service in this process (SQLite, local files, no broker: the edge falls back to
+HTTP), a retraining job through the REST API (synthetic scenes, teacher, KD student,
+export, promotion), then an edge agent on a scripted scenario video at real-time pace,
+its events shown beside the script's ground truth.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from shared.labels import is_fall_label
+from shared.progress import ProgressLine
+
+SITE, DEVICE = "demo-home", "room-1"
+# The edge stamps file frames from this instant, so an event's time is its video time.
+VIDEO_EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class DemoPlan:
+    """How much to train: `--quick` fits in about 3 minutes on 2 cores, the full one in 10."""
+
+    clips_per_class: int
+    epochs: int
+    teacher_epochs: int
+    teacher_size: int
+    seconds: float = 3.0
+
+    def job(self) -> dict[str, Any]:
+        return {
+            "dataset": {
+                "kind": "synthetic",
+                "clips_per_class": self.clips_per_class,
+                "size": 112,
+                "seconds": self.seconds,
+                "fps": 15,
+                "seed": 0,
+            },
+            "epochs": self.epochs,
+            "teacher_epochs": self.teacher_epochs,
+            "teacher_size": self.teacher_size,
+            "test_where": "group=4",
+            "val_where": "group=3",
+            "promotion": "always",
+        }
+
+
+QUICK = DemoPlan(clips_per_class=10, epochs=8, teacher_epochs=6, teacher_size=64)
+FULL = DemoPlan(clips_per_class=30, epochs=20, teacher_epochs=12, teacher_size=80)
+
+
+@dataclass
+class Cloud:
+    url: str
+    admin: httpx.Client
+    data_dir: Path
+    server: Any
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+
+
+def run_demo(out: Path, quick: bool = False, exit_when_done: bool = False) -> int:
+    out = out.resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    plan = QUICK if quick else FULL
+    started = time.monotonic()
+    cloud = start_cloud(out / "cloud")
+    print(f"cloud service at {cloud.url} (SQLite in {cloud.data_dir})", flush=True)
+    job = train_through_api(cloud, plan)
+    scenario = write_demo_scenario(out)
+    token = register_device(cloud)
+    run_edge(cloud, token, scenario, out / "edge")
+    summary = summarise(cloud, job, scenario)
+    print_summary(summary, cloud, viewer_token(cloud))
+    print(f"demo took {time.monotonic() - started:.0f} s", flush=True)
+    if not exit_when_done:
+        serve_until_interrupted(cloud)
+    cloud.stop()
+    return 0 if summary["fall_detected"] else 1
+
+
+def start_cloud(data_dir: Path) -> Cloud:
+    """The cloud service in this process: API, worker; SQLite and files under `data_dir`."""
+    import uvicorn
+
+    from cloud.service.app import create_app
+    from cloud.service.settings import Settings
+
+    port = free_port()
+    admin_token = secrets.token_urlsafe(32)
+    settings = Settings(
+        env="production",
+        admin_token=admin_token,
+        data_dir=data_dir,
+        mqtt_url=None,
+        public_base_url=f"http://127.0.0.1:{port}",
+        worker_poll_s=0.5,
+    )
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(settings),
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            timeout_graceful_shutdown=2,
+        )
+    )
+    threading.Thread(target=server.run, name="uvicorn", daemon=True).start()
+    wait_until(lambda: server.started, 60, "the cloud service to start")
+    url = f"http://127.0.0.1:{port}"
+    admin = httpx.Client(
+        base_url=url, headers={"Authorization": f"Bearer {admin_token}"}, timeout=30
+    )
+    return Cloud(url=url, admin=admin, data_dir=data_dir, server=server)
+
+
+def train_through_api(cloud: Cloud, plan: DemoPlan) -> dict[str, Any]:
+    """POST a retraining job and follow it to the end, as an operator would."""
+    response = cloud.admin.post("/api/v1/training-jobs", json=plan.job())
+    response.raise_for_status()
+    job_id = response.json()["id"]
+    print(f"training job {job_id}: synthetic scenes, teacher, student, KD student", flush=True)
+    total = plan.teacher_epochs + 2 * plan.epochs
+    bar = ProgressLine("train", total)
+    while True:
+        job = cloud.admin.get(f"/api/v1/training-jobs/{job_id}").json()
+        bar(min(len(job["progress"].get("history", [])), total - 1))
+        if job["status"] in ("succeeded", "failed", "cancelled"):
+            break
+        time.sleep(1.0)
+    bar(total)
+    if job["status"] != "succeeded":
+        raise RuntimeError(f"training job {job['status']}: {job.get('error')}")
+    return job
+
+
+def write_demo_scenario(out: Path) -> Path:
+    from shared.synth import DEFAULT_SCENARIO, parse_script, write_scenario
+
+    video = out / "scenario.mp4"
+    write_scenario(video, parse_script(DEFAULT_SCENARIO), seed=7, size=320)
+    return video
+
+
+def register_device(cloud: Cloud) -> str:
+    response = cloud.admin.post("/api/v1/devices", json={"device_id": DEVICE, "site": SITE})
+    if response.status_code == 409:  # a rerun over the same folder: issue a fresh token
+        raise RuntimeError(f"device {DEVICE} exists already; use a fresh --out folder")
+    response.raise_for_status()
+    return str(response.json()["token"])
+
+
+def run_edge(cloud: Cloud, token: str, video: Path, data_dir: Path) -> None:
+    """The edge agent as its own process, on the scenario at real-time pace, over HTTP."""
+    public_key = cloud.admin.get("/api/v1/models/public-key").text
+    env = {
+        **os.environ,
+        "VIGIL_DEVICE_TOKEN": token,
+        "VIGIL_MODEL__PUBLIC_KEY": public_key,
+        "VIGIL_CAPTURE__START_TIME": VIDEO_EPOCH.isoformat(),
+        "VIGIL_HTTP__FALLBACK_AFTER_S": "0",
+    }
+    cmd = [
+        sys.executable,
+        "-m",
+        "shared",
+        "edge",
+        "run",
+        "--source",
+        str(video),
+        "--cloud",
+        cloud.url,
+        "--site",
+        SITE,
+        "--device-id",
+        DEVICE,
+        "--realtime",
+        "--data-dir",
+        str(data_dir),
+    ]
+    print(f"edge agent on {video.name} (real time) -> {cloud.url}", flush=True)
+    subprocess.run(cmd, env=env, check=True, timeout=300)
+
+
+def summarise(cloud: Cloud, job: dict[str, Any], video: Path) -> dict[str, Any]:
+    timeline = json.loads(video.with_suffix(".json").read_text())
+    events = stored_events(cloud)
+    report = json.loads((cloud.data_dir / "jobs" / job["id"] / "run" / "report.json").read_text())
+    fall_start = next(s["start_s"] for s in timeline["segments"] if is_fall_label(s["label"]))
+    falls = [e for e in events if e["severity"] == "critical" and e["type"] == "start"]
+    latency = video_time(falls[0]["started_at"]) - fall_start if falls else None
+    alerts = cloud.admin.get("/api/v1/alerts", params={"state": "all"}).json()
+    return {
+        "timeline": timeline["segments"],
+        "events": events,
+        "report": report,
+        "fall_start_s": fall_start,
+        "fall_alert_latency_s": latency,
+        "fall_detected": bool(falls),
+        "alerts": len(alerts),
+    }
+
+
+def stored_events(cloud: Cloud) -> list[dict[str, Any]]:
+    """The events the cloud stored for the demo device, oldest first."""
+    response = cloud.admin.get("/api/v1/events", params={"device_id": DEVICE, "limit": 500})
+    response.raise_for_status()
+    return sorted(response.json(), key=lambda e: (e["started_at"], e.get("seq", 0)))
+
+
+def video_time(stamp: str) -> float:
+    return (datetime.fromisoformat(stamp) - VIDEO_EPOCH).total_seconds()
+
+
+def print_summary(summary: dict[str, Any], cloud: Cloud, viewer: str) -> None:
+    print("\nground truth (scripted)            events (edge -> cloud)")
+    for seg in summary["timeline"]:
+        print(f"  {seg['start_s']:5.1f}-{seg['end_s']:5.1f} s  {seg['label']}")
+    for event in summary["events"]:
+        start = video_time(event["started_at"])
+        print(
+            f"{'':36}{start:5.1f} s  {event['type']:<6} {event['action']:<15} "
+            f"{event['severity']:<8} p={event['confidence']:.2f}"
+        )
+    latency = summary["fall_alert_latency_s"]
+    verdict = f"{latency:.1f} s after the scripted fall" if latency is not None else "MISSED"
+    print(f"\nfall alert: {verdict}; alerts opened in the cloud: {summary['alerts']}")
+    print_accuracies(summary["report"])
+    print(f"\ndashboard: {cloud.url}/   viewer token: {viewer}")
+
+
+def print_accuracies(report: dict[str, Any]) -> None:
+    print("\ntest split (from the job's report.json):")
+    for name in ("teacher", "student_scratch", "student_kd"):
+        entry = report[name]
+        print(
+            f"  {name:<16} clip accuracy {entry['accuracy_clip']:.3f}  macro-F1 "
+            f"{entry['macro_f1']:.3f}  fall recall {entry['fall_recall'] or 0:.3f}"
+        )
+
+
+def viewer_token(cloud: Cloud) -> str:
+    response = cloud.admin.post("/api/v1/tokens", json={"name": "demo-viewer"})
+    response.raise_for_status()
+    return str(response.json()["token"])
+
+
+def serve_until_interrupted(cloud: Cloud) -> None:
+    print("serving; Ctrl-C to stop", flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_until(condition: Any, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"timed out waiting for {what}")
+        time.sleep(0.1)
