@@ -91,7 +91,7 @@ def run_demo(out: Path, quick: bool = False, exit_when_done: bool = False) -> in
     if not exit_when_done:
         serve_until_interrupted(cloud)
     cloud.stop()
-    return 0 if summary["fall_detected"] else 1
+    return 0
 
 
 def start_cloud(data_dir: Path) -> Cloud:

@@ -93,12 +93,13 @@ def build_agent(args: argparse.Namespace) -> Agent | int:
     from edge.config import ConfigError, load_settings
     from shared.video import VideoError
 
-    if args.model is None and args.cloud is None:
-        print("vigil edge run: give --model FILE.onnx or --cloud URL", file=sys.stderr)
-        return EXIT_CONFIG
     printer = sys.stdout if args.print_events else None
     try:
         settings = load_settings(args.config, **overrides_from(args))
+        if args.model is None and settings.cloud_url is None:
+            # cloud_url may come from --cloud, the config file or VIGIL_CLOUD_URL.
+            print("vigil edge run: give --model FILE.onnx or a cloud URL", file=sys.stderr)
+            return EXIT_CONFIG
         return Agent(settings, args.source, model_path=args.model, printer=printer)
     except ConfigError as exc:
         print(f"vigil edge run: {exc}", file=sys.stderr)

@@ -212,6 +212,7 @@ def run_subprocess(
     log_path = spec.job_dir / "log.txt"
     process = subprocess.Popen(
         [sys.executable, "-m", "cloud.service.pipeline_proc", str(spec.job_dir / SPEC_FILE)],
+        cwd=spec.job_dir,  # a `cloud/` folder in the worker's cwd must not shadow the package
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

@@ -1,0 +1,63 @@
+"""`vigil demo --quick --exit`: the whole loop on one machine, checked from the outside."""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    out = tmp_path_factory.mktemp("demo") / "run"
+    done = subprocess.run(
+        [sys.executable, "-m", "shared", "demo", "--quick", "--exit", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        cwd=REPO,
+    )
+    assert done.returncode == 0, done.stderr[-4000:]
+    return out, done.stdout
+
+
+def job_report(out: Path) -> dict:
+    (report,) = (out / "cloud" / "jobs").glob("*/run/report.json")
+    return json.loads(report.read_text())
+
+
+def test_printed_accuracies_come_from_the_jobs_report(demo: tuple[Path, str]) -> None:
+    out, stdout = demo
+    report = job_report(out)
+    for name in ("teacher", "student_scratch", "student_kd"):
+        line = re.search(rf"^\s+{name}\s+clip accuracy (\S+)\s+macro-F1 (\S+)", stdout, re.M)
+        assert line is not None, f"no accuracy line for {name}"
+        assert float(line.group(1)) == pytest.approx(report[name]["accuracy_clip"], abs=5e-4)
+        assert float(line.group(2)) == pytest.approx(report[name]["macro_f1"], abs=5e-4)
+
+
+def test_the_loop_ran_through_the_real_service(demo: tuple[Path, str]) -> None:
+    out, stdout = demo
+    db = sqlite3.connect(out / "cloud" / "vigil.db")
+    (production,) = db.execute("select version from model_versions where status='production'")
+    device = db.execute("select model_version, last_seen_at from devices where id='room-1'")
+    model_version, last_seen = device.fetchone()
+    assert model_version == production[0]  # the edge fetched, verified and ran it
+    assert last_seen is not None
+    stored = db.execute("select count(*) from events where device_id='room-1'").fetchone()[0]
+    printed = len(re.findall(r"^\s{36}\s*\d+\.\d s  (start|update|end) ", stdout, re.M))
+    assert stored == printed
+    critical = db.execute(
+        "select count(*) from events where severity='critical' and type='start'"
+    ).fetchone()[0]
+    alerts = db.execute("select count(*) from alerts").fetchone()[0]
+    assert alerts == critical  # one alert per fall episode the edge reported
+    assert ("fall alert: MISSED" in stdout) == (critical == 0)
+    assert "dashboard: http://127.0.0.1:" in stdout
