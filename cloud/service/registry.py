@@ -16,8 +16,8 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from cloud.run_dir import write_bytes_atomic
 from cloud.service.db.models import ModelVersion, Promotion
-from cloud.service.files import write_atomic
 from cloud.service.signing import ModelSigner
 from shared.messages import ModelAnnouncement, utc_now
 from shared.modelmeta import ModelMetadata
@@ -70,7 +70,7 @@ class ModelRegistry:
         meta = read_metadata(onnx_path)
         data = onnx_path.read_bytes()
         name = f"{uuid.uuid4().hex}.onnx"
-        write_atomic(self.models_dir / name, data)
+        write_bytes_atomic(self.models_dir / name, data)
         row = ModelVersion(
             version=self._free_version(session, meta.model_version, job_id),
             status=CANDIDATE,
