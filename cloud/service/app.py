@@ -18,6 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from cloud.service.api.main import api_router
 from cloud.service.api.routes import ops
+from cloud.service.api.routes.dashboard import mount_dashboard
 from cloud.service.services import build_services
 from cloud.service.settings import Settings
 
@@ -38,6 +39,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.include_router(api_router, prefix=API_PREFIX)
     app.include_router(ops.router)
+    mount_dashboard(app)
     app.add_exception_handler(RequestValidationError, count_refused_payloads)
     app.add_middleware(
         BodyLimit, path=f"{API_PREFIX}/clips", limit=settings.clip_max_bytes + MULTIPART_SLACK

@@ -5,27 +5,23 @@
 from __future__ import annotations
 
 import secrets
-import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 from service_factories import mqtt_client
 from service_harness import (
     CLIP_LIMIT,
     Server,
+    ServerThread,
     Webhook,
     database_for,
     free_port,
     start_webhook,
-    wait_for,
 )
 
-from cloud.service.app import create_app
-from cloud.service.services import Services
 from cloud.service.settings import Settings
 from shared.topics import model_topic
 
@@ -82,26 +78,10 @@ def server(
         alert_webhook_url=webhook.url,
         alert_webhook_backoff_s=0.05,
     )
-    app = create_app(settings)
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=1
-    )
-    uv = uvicorn.Server(config)
-    thread = threading.Thread(target=uv.run, name="uvicorn", daemon=True)
-    thread.start()
-    wait_for(lambda: uv.started, 60, "uvicorn to start")
-    services: Services = app.state.services
-    if services.mqtt_ingest is not None:
-        assert services.mqtt_ingest.wait_subscribed(10), "the ingest never subscribed"
-    yield Server(
-        f"http://127.0.0.1:{port}",
-        settings,
-        services,
-        {"Authorization": f"Bearer {settings.admin_secret}"},
-    )
+    running = ServerThread(settings, port)
+    yield running.start()
     sites = sorted({d["site"] for d in client_get(settings, port, "/api/v1/devices")})
-    uv.should_exit = True
-    thread.join(timeout=60)
+    running.stop()
     clear_retained(mqtt_url, [model_topic(site, topic_root) for site in sites])
 
 

@@ -15,8 +15,10 @@ from typing import Any, TypeVar
 import httpx
 import psycopg
 import pytest
+import uvicorn
 from sqlalchemy.engine import make_url
 
+from cloud.service.app import create_app
 from cloud.service.services import Services
 from cloud.service.settings import Settings
 
@@ -111,6 +113,38 @@ class Server:
     @property
     def backend(self) -> str:
         return make_url(self.settings.sqlalchemy_url).get_backend_name()
+
+
+class ServerThread:
+    """`vigil serve` in-process: uvicorn in a thread, with what the settings start.
+
+    Stopped and started again on the same port and database, it is a server restart.
+    """
+
+    def __init__(self, settings: Settings, port: int) -> None:
+        self.settings, self.port = settings, port
+        self._uvicorn: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> Server:
+        app = create_app(self.settings)
+        config = uvicorn.Config(
+            app, host="127.0.0.1", port=self.port, log_level="warning", timeout_graceful_shutdown=1
+        )
+        self._uvicorn = uv = uvicorn.Server(config)
+        self._thread = threading.Thread(target=uv.run, name="uvicorn", daemon=True)
+        self._thread.start()
+        wait_for(lambda: uv.started, 60, "uvicorn to start")
+        services: Services = app.state.services
+        if services.mqtt_ingest is not None:
+            assert services.mqtt_ingest.wait_subscribed(10), "the ingest never subscribed"
+        admin = {"Authorization": f"Bearer {self.settings.admin_secret}"}
+        return Server(f"http://127.0.0.1:{self.port}", self.settings, services, admin)
+
+    def stop(self) -> None:
+        assert self._uvicorn is not None and self._thread is not None, "never started"
+        self._uvicorn.should_exit = True
+        self._thread.join(timeout=60)
 
 
 def database_for(backend: str, tmp_dir: Any, postgres_url: Callable[[], str]) -> Iterator[str]:

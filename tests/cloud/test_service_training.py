@@ -11,7 +11,13 @@ from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
-from service_factories import TestDevice, create_random_device, mqtt_client, subscribe
+from service_factories import (
+    TestDevice,
+    create_random_device,
+    create_viewer,
+    mqtt_client,
+    subscribe,
+)
 from service_harness import Server, wait_for
 
 from shared.messages import ModelAnnouncement, utc_now
@@ -88,6 +94,19 @@ def test_a_training_job_is_registered_promoted_announced_and_signed(
     )
 
 
+def test_a_finished_job_serves_its_training_curves(
+    server: Server, trained: tuple[dict, TestDevice]
+) -> None:
+    job, _ = trained
+    nobody = "00000000-0000-4000-8000-000000000000"
+    with server.client(create_viewer(server)) as client:
+        curves = client.get(f"/api/v1/training-jobs/{job['id']}/curves.png")
+        unknown = client.get(f"/api/v1/training-jobs/{nobody}/curves.png")
+    assert curves.status_code == 200 and curves.headers["content-type"] == "image/png"
+    assert curves.content.startswith(b"\x89PNG")
+    assert unknown.status_code == 404
+
+
 def test_promotion_by_hand_and_roll_back_announce_the_version(
     server: Server, mqtt_url: str, trained: tuple[dict, TestDevice], tmp_path: Path
 ) -> None:
@@ -144,6 +163,8 @@ def test_a_failed_job_records_its_error_and_leaves_the_registry(
         after = client.get("/api/v1/models").json()
     assert job["status"] == "failed" and "no video clips found" in job["error"]
     assert after == before and job["model_version"] is None
+    with server.client(server.admin) as client:
+        assert client.get(f"/api/v1/training-jobs/{job['id']}/curves.png").status_code == 404
 
 
 def test_a_queued_job_can_be_cancelled(server: Server) -> None:

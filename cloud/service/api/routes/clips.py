@@ -11,6 +11,7 @@ from fastapi.responses import FileResponse
 from pydantic import ValidationError
 
 from cloud.service.api.deps import CurrentDevice, CurrentViewer, ServicesDep, SessionDep
+from cloud.service.clip_frames import frame_sheet
 from cloud.service.clips import (
     ClipConflict,
     ClipNotFound,
@@ -26,6 +27,7 @@ from cloud.service.clips import (
 )
 from cloud.service.schemas import ClipLabelCreate, ClipPublic
 from shared.messages import ClipMeta, utc_now
+from shared.video import VideoError
 
 router = APIRouter(prefix="/clips", tags=["clips"])
 
@@ -102,6 +104,33 @@ def read_clip_video(
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
     path = services.settings.data_dir / "clips" / clip.stored_name
     return FileResponse(path, media_type="video/mp4", filename=f"{clip.id}.mp4")
+
+
+@router.get("/{clip_id}/frames.png", response_class=Response)
+def read_clip_frames(
+    clip_id: uuid.UUID, session: SessionDep, services: ServicesDep, _: CurrentViewer
+) -> Response:
+    """The clip's frames tiled row by row in one PNG, for browsers that cannot play mp4v.
+
+    Headers say how to cut it: `X-Vigil-Frames`, `X-Vigil-Columns`, `X-Vigil-Frame-Width`,
+    `X-Vigil-Frame-Height`, and `X-Vigil-Fps` to play the frames at.
+    """
+    try:
+        clip = get_clip(session, clip_id)
+        sheet = frame_sheet(services.settings.data_dir / "clips" / clip.stored_name)
+    except ClipNotFound as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
+    except VideoError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, exc.reason) from None
+    layout = {
+        "X-Vigil-Frames": sheet.frames,
+        "X-Vigil-Columns": sheet.columns,
+        "X-Vigil-Frame-Width": sheet.width,
+        "X-Vigil-Frame-Height": sheet.height,
+        "X-Vigil-Fps": round(sheet.fps, 3),
+    }
+    headers = {key: str(value) for key, value in layout.items()}
+    return Response(sheet.png, media_type="image/png", headers=headers)
 
 
 @router.put("/{clip_id}/label")

@@ -1,4 +1,4 @@
-"""Training jobs: create (202), status with progress, logs, cancel."""
+"""Training jobs: create (202), status with progress, logs, training curves, cancel."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, status
-from fastapi.responses import PlainTextResponse
+from fastapi.responses import FileResponse, PlainTextResponse
 from sqlalchemy import select
 
 from cloud.service import jobs
@@ -71,6 +71,21 @@ def read_training_job_logs(
     if not path.exists():
         return ""
     return "\n".join(path.read_text(errors="replace").splitlines()[-tail:]) + "\n"
+
+
+@router.get("/{job_id}/curves.png", response_class=FileResponse)
+def read_training_job_curves(
+    job_id: uuid.UUID, session: SessionDep, services: ServicesDep, _: CurrentViewer
+) -> FileResponse:
+    """The run's training curves (PNG): 404 until the pipeline has drawn them, at its end."""
+    try:
+        jobs.get_job(session, job_id)
+    except jobs.JobNotFound as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
+    path = services.settings.data_dir / "jobs" / str(job_id) / "run" / "curves.png"
+    if not path.exists():
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"job {job_id} has no curves yet")
+    return FileResponse(path, media_type="image/png")
 
 
 @router.post("/{job_id}/cancel")

@@ -1,0 +1,260 @@
+// Alerts: the banners at the top of every page (one per open alert, until somebody
+// acknowledges it) and the Alerts view (who acknowledged what, when, how fast).
+
+import { alertTitle, formatDuration, h, percent, replaceChildren, timeEl } from "./dom.js";
+
+const BANNERS_SHOWN = 3;
+
+/** The banners: kept by alert id, so a note being typed survives live updates. */
+export class AlertBanners {
+  constructor(container, ctx) {
+    this.container = container;
+    this.ctx = ctx;
+    this.cards = new Map(); // alert id -> element
+    this.expanded = false;
+    this.list = h("div", { class: "banner-list" });
+    this.more = h("button", { type: "button", class: "more", onclick: () => this.toggle() });
+    this.sound = h("div", { class: "alarm-line" });
+    container.append(this.sound, this.list, this.more);
+    container.hidden = true;
+    ctx.store.addEventListener("alerts", (e) => this.render(e.detail));
+    ctx.store.addEventListener("devices", () => this.refreshTitles());
+    ctx.alarm.addEventListener("change", () => this.renderSound());
+  }
+
+  sorted() {
+    // Oldest first: the person on the floor longest is the first one to go to.
+    return [...this.ctx.store.openAlerts.values()].sort(
+      (a, b) => new Date(a.opened_at) - new Date(b.opened_at) || a.id - b.id,
+    );
+  }
+
+  render(changed = null) {
+    const open = this.sorted();
+    const ids = new Set(open.map((a) => a.id));
+    for (const [id, card] of this.cards) {
+      if (!ids.has(id)) {
+        card.remove();
+        this.cards.delete(id);
+      }
+    }
+    open.forEach((alert, i) => {
+      let card = this.cards.get(alert.id);
+      if (!card) {
+        card = this.card(alert);
+        this.cards.set(alert.id, card);
+        if (changed && changed.id === alert.id) this.announceNew(alert);
+      }
+      card.hidden = !this.expanded && i >= BANNERS_SHOWN;
+      if (this.list.children[i] !== card)
+        this.list.insertBefore(card, this.list.children[i] || null);
+    });
+    const hidden = open.length - BANNERS_SHOWN;
+    this.more.hidden = hidden <= 0;
+    this.more.textContent = this.expanded ? "Show fewer alerts" : `Show ${hidden} more open alerts`;
+    this.container.hidden = open.length === 0;
+    this.ctx.alarm.setActive(open.length > 0);
+    this.renderSound();
+  }
+
+  toggle() {
+    this.expanded = !this.expanded;
+    this.render();
+  }
+
+  announceNew(alert) {
+    this.ctx.announce(`${alertTitle(alert.action)} in ${this.ctx.store.roomName(alert.device_id)}`);
+  }
+
+  refreshTitles() {
+    for (const [id, card] of this.cards) {
+      const alert = this.ctx.store.openAlerts.get(id);
+      if (alert) card.querySelector(".room").textContent = this.ctx.store.roomName(alert.device_id);
+    }
+  }
+
+  renderSound() {
+    const { alarm } = this.ctx;
+    let text;
+    let action;
+    if (alarm.muted) {
+      [text, action] = ["Alarm sound is muted.", "Unmute"];
+    } else if (alarm.blocked) {
+      [text, action] = ["The browser is holding back the alarm sound.", "Turn sound on"];
+    } else {
+      [text, action] = ["Alarm sounding.", "Mute"];
+    }
+    replaceChildren(
+      this.sound,
+      h("span", { text }),
+      h("button", {
+        type: "button",
+        class: "secondary small",
+        "data-action": "alarm-sound",
+        text: action,
+        onclick: () => this.soundButton(),
+      }),
+    );
+  }
+
+  soundButton() {
+    const { alarm } = this.ctx;
+    if (alarm.muted) alarm.setMuted(false);
+    else if (alarm.blocked) alarm.unlock();
+    else alarm.setMuted(true);
+  }
+
+  card(alert) {
+    const noteId = `ack-note-${alert.id}`;
+    const titleId = `alert-title-${alert.id}`;
+    const note = h("input", { id: noteId, name: "note", maxlength: 2000, autocomplete: "off" });
+    const button = h("button", { type: "submit", class: "ack-button", text: "Acknowledge" });
+    const error = h("p", { class: "error", role: "alert" });
+    const form = h(
+      "form",
+      { class: "ack" },
+      h("label", { for: noteId, text: "Note (optional)" }),
+      note,
+      button,
+    );
+    form.addEventListener("submit", (e) => {
+      e.preventDefault();
+      this.acknowledge(alert, note.value.trim(), button, error);
+    });
+    return h(
+      "section",
+      { class: "banner", "aria-labelledby": titleId, "data-alert-id": alert.id },
+      h(
+        "div",
+        { class: "banner-text" },
+        h(
+          "h2",
+          { id: titleId },
+          h("span", { class: "what", text: alertTitle(alert.action) }),
+          " – ",
+          h("span", { class: "room", text: this.ctx.store.roomName(alert.device_id) }),
+        ),
+        h(
+          "p",
+          {},
+          timeEl(alert.opened_at, { ago: true, prefix: "Fired " }),
+          " · at ",
+          timeEl(alert.opened_at),
+          ` · ${percent(alert.confidence)} sure · ${alert.site} / ${alert.camera}`,
+        ),
+      ),
+      form,
+      error,
+    );
+  }
+
+  async acknowledge(alert, note, button, error) {
+    const { api, store, announce } = this.ctx;
+    button.disabled = true;
+    button.textContent = "Acknowledging…";
+    error.textContent = "";
+    try {
+      const done = await api.post(`/alerts/${alert.id}/acknowledge`, { note: note || null });
+      store.upsertAlert(done);
+      announce(`${alertTitle(alert.action)} in ${store.roomName(alert.device_id)} acknowledged.`);
+    } catch (err) {
+      if (err.status === 409 || err.status === 404) {
+        const fresh = await api.get(`/alerts/${alert.id}`).catch(() => null);
+        if (fresh && fresh.acknowledged_at) {
+          store.upsertAlert(fresh);
+          announce(`Already acknowledged by ${fresh.acknowledged_by}.`);
+          return;
+        }
+      }
+      error.textContent = `Could not acknowledge: ${err.message}. Please try again.`;
+      button.disabled = false;
+      button.textContent = "Acknowledge";
+    }
+  }
+}
+
+/** The Alerts view: a count of open alerts, and the acknowledged ones with response times. */
+export class AlertsView {
+  constructor(section, ctx) {
+    this.section = section;
+    this.ctx = ctx;
+    this.history = [];
+    this.status = h("p", { class: "muted" });
+    this.summary = h("p", {});
+    this.body = h("tbody", {});
+    this.table = h(
+      "div",
+      { class: "table-wrap" },
+      h(
+        "table",
+        { class: "acknowledged" },
+        h("caption", { text: "Acknowledged alerts, newest first" }),
+        h(
+          "thead",
+          {},
+          h(
+            "tr",
+            {},
+            ["Room", "Alert", "Fired", "Acknowledged by", "At", "Time to acknowledge", "Note"].map(
+              (t) => h("th", { scope: "col", text: t }),
+            ),
+          ),
+        ),
+        this.body,
+      ),
+    );
+    section.append(this.summary, this.table, this.status);
+    ctx.store.addEventListener("alerts", () => this.visible && this.render());
+    ctx.store.addEventListener("devices", () => this.visible && this.render());
+  }
+
+  get visible() {
+    return !this.section.hidden;
+  }
+
+  async show() {
+    this.render();
+    this.status.textContent = "Loading…";
+    try {
+      this.history = await this.ctx.api.get("/alerts", { state: "acknowledged", limit: 200 });
+      this.status.textContent = "";
+    } catch (err) {
+      this.status.textContent = `Could not load acknowledged alerts: ${err.message}`;
+    }
+    this.render();
+  }
+
+  render() {
+    const { store } = this.ctx;
+    const open = store.openAlerts.size;
+    this.summary.textContent =
+      open === 0
+        ? "No open alerts."
+        : `${open} open alert${open === 1 ? "" : "s"}: shown at the top of every page until acknowledged.`;
+    const byId = new Map([...this.history, ...store.acknowledged].map((a) => [a.id, a]));
+    const rows = [...byId.values()].sort(
+      (a, b) => new Date(b.acknowledged_at) - new Date(a.acknowledged_at),
+    );
+    replaceChildren(
+      this.body,
+      rows.length
+        ? rows.map((a) => this.row(a))
+        : h("tr", {}, h("td", { colspan: 7, class: "empty", text: "Nothing acknowledged yet." })),
+    );
+  }
+
+  row(alert) {
+    const took = new Date(alert.acknowledged_at) - new Date(alert.opened_at);
+    return h(
+      "tr",
+      { "data-alert-id": alert.id },
+      h("td", { text: this.ctx.store.roomName(alert.device_id) }),
+      h("td", { text: alertTitle(alert.action) }),
+      h("td", {}, timeEl(alert.opened_at)),
+      h("td", { class: "who", text: alert.acknowledged_by || "–" }),
+      h("td", {}, timeEl(alert.acknowledged_at)),
+      h("td", { class: "took", text: formatDuration(took) }),
+      h("td", { class: "note", text: alert.ack_note || "" }),
+    );
+  }
+}

@@ -1,0 +1,130 @@
+// Overview: one tile per room (device) with what is happening there now. Rooms with an
+// open alert come first. Tiles are kept by device id and updated in place, so that a
+// keyboard user's focus is not lost every time an event arrives.
+
+import { alertTitle, h, humanise, percent, replaceChildren, timeEl } from "./dom.js";
+
+export class OverviewView {
+  constructor(section, ctx) {
+    this.section = section;
+    this.ctx = ctx;
+    this.tiles = new Map(); // device id -> element
+    this.grid = h("ul", { class: "tiles", "aria-label": "Rooms" });
+    this.empty = h("p", { class: "empty", text: "No devices are registered yet." });
+    section.append(this.empty, this.grid);
+    for (const kind of ["devices", "events", "alerts"]) {
+      ctx.store.addEventListener(kind, () => this.render());
+    }
+  }
+
+  show() {
+    this.render();
+  }
+
+  order() {
+    const { store } = this.ctx;
+    const rank = (d) => (store.openAlertFor(d.id) ? 0 : d.status === "online" ? 1 : 2);
+    return [...store.devices.values()].sort(
+      (a, b) =>
+        rank(a) - rank(b) ||
+        a.site.localeCompare(b.site) ||
+        store.roomName(a.id).localeCompare(store.roomName(b.id)),
+    );
+  }
+
+  render() {
+    const devices = this.order();
+    this.empty.hidden = devices.length > 0;
+    this.empty.textContent = this.ctx.store.synced ? "No devices are registered yet." : "Loading…";
+    const ids = new Set(devices.map((d) => d.id));
+    for (const [id, tile] of this.tiles) {
+      if (!ids.has(id)) {
+        tile.remove();
+        this.tiles.delete(id);
+      }
+    }
+    devices.forEach((device, i) => {
+      let tile = this.tiles.get(device.id);
+      if (!tile) {
+        tile = this.newTile(device);
+        this.tiles.set(device.id, tile);
+      }
+      this.fill(tile, device);
+      if (this.grid.children[i] !== tile)
+        this.grid.insertBefore(tile, this.grid.children[i] || null);
+    });
+  }
+
+  newTile(device) {
+    const link = h("a", { class: "tile-link", href: `#/devices/${encodeURIComponent(device.id)}` });
+    return h("li", { class: "tile", "data-device-id": device.id }, link);
+  }
+
+  fill(tile, device) {
+    const { store } = this.ctx;
+    const alert = store.openAlertFor(device.id);
+    const event = store.latest.get(device.id);
+    tile.classList.toggle("has-alert", Boolean(alert));
+    tile.classList.toggle("offline", device.status !== "online");
+    const link = tile.firstElementChild;
+    link.setAttribute(
+      "aria-label",
+      `${store.roomName(device.id)}: ${activityText(event)}, ${statusText(device)}` +
+        (alert ? `, open alert: ${alertTitle(alert.action)}` : ""),
+    );
+    replaceChildren(
+      link,
+      h(
+        "div",
+        { class: "tile-head" },
+        h("h2", { class: "room", text: store.roomName(device.id) }),
+        h("span", { class: `pill ${statusClass(device)}`, text: statusText(device) }),
+      ),
+      alert ? h("p", { class: "tile-alert", text: `Alert: ${alertTitle(alert.action)}` }) : null,
+      h("p", { class: `activity ${activityClass(event)}`, text: activityText(event) }),
+      activityTime(event),
+      h("dl", { class: "facts" }, ...facts(device, event)),
+    );
+  }
+}
+
+function activityText(event) {
+  if (!event) return "No activity yet";
+  return event.type === "end" ? `${humanise(event.action)} (ended)` : humanise(event.action);
+}
+
+function activityClass(event) {
+  // An ongoing warning (lying on the floor) or critical action stands out; its name says it.
+  return event && event.type !== "end" ? event.severity : "";
+}
+
+function activityTime(event) {
+  if (!event) return null;
+  const line = (...parts) => h("p", { class: "activity-time" }, ...parts);
+  if (event.type === "end") {
+    const ended = event.ended_at || event.started_at;
+    return line("Ended ", timeEl(ended, { ago: true }), ", started ", timeEl(event.started_at));
+  }
+  const running = timeEl(event.started_at, { ago: true, prefix: "For ", suffix: "" });
+  return line(running, ", since ", timeEl(event.started_at));
+}
+
+function statusText(device) {
+  return { online: "Online", offline: "Offline" }[device.status] || "Unknown";
+}
+
+function statusClass(device) {
+  return { online: "ok", offline: "bad" }[device.status] || "unknown";
+}
+
+function fact(term, ...value) {
+  return [h("dt", { text: term }), h("dd", {}, ...value)];
+}
+
+function facts(device, event) {
+  const items = [];
+  if (event) items.push(...fact("Confidence", percent(event.confidence)));
+  items.push(...fact("Last seen", timeEl(device.last_seen_at, { ago: true })));
+  items.push(...fact("Site", device.site));
+  return items;
+}

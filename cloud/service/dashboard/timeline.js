@@ -1,0 +1,147 @@
+// Live timeline: events as they arrive over the stream, newest first, filterable by room
+// and action. A filter also asks the server for that room's or action's older events.
+
+import { h, humanise, percent, replaceChildren, timeEl } from "./dom.js";
+
+const ROWS_SHOWN = 200;
+
+export class TimelineView {
+  constructor(section, ctx) {
+    this.section = section;
+    this.ctx = ctx;
+    this.room = h("select", { id: "filter-room", name: "room" });
+    this.action = h("select", { id: "filter-action", name: "action" });
+    this.room.addEventListener("change", () => this.filtered());
+    this.action.addEventListener("change", () => this.filtered());
+    this.count = h("p", { class: "muted", role: "status" });
+    this.body = h("tbody", {});
+    section.append(
+      h(
+        "form",
+        { class: "filters", onsubmit: (e) => e.preventDefault() },
+        h("label", { for: "filter-room", text: "Room" }),
+        this.room,
+        h("label", { for: "filter-action", text: "Action" }),
+        this.action,
+      ),
+      this.count,
+      h(
+        "div",
+        { class: "table-wrap" },
+        h(
+          "table",
+          { class: "timeline" },
+          h("caption", { class: "visually-hidden", text: "Events, newest first" }),
+          h(
+            "thead",
+            {},
+            h(
+              "tr",
+              {},
+              ["Time", "Room", "Action", "Phase", "Severity", "Confidence"].map((t) =>
+                h("th", { scope: "col", text: t }),
+              ),
+            ),
+          ),
+          this.body,
+        ),
+      ),
+    );
+    ctx.store.addEventListener("events", (e) => this.arrived(e.detail));
+    ctx.store.addEventListener("devices", () => {
+      if (this.section.hidden) return;
+      this.fillFilters();
+      this.render(); // room names may have arrived
+    });
+  }
+
+  show() {
+    this.fillFilters();
+    this.render();
+  }
+
+  fillFilters() {
+    const { store } = this.ctx;
+    const rooms = [...store.devices.values()].map((d) => [d.id, store.roomName(d.id)]);
+    rooms.sort((a, b) => a[1].localeCompare(b[1]));
+    setOptions(this.room, [["", "All rooms"], ...rooms]);
+    const actions = [...new Set(store.events.map((e) => e.action))].sort();
+    if (this.action.value && !actions.includes(this.action.value)) actions.push(this.action.value);
+    setOptions(this.action, [["", "All actions"], ...actions.map((a) => [a, humanise(a)])]);
+  }
+
+  matches(event) {
+    return (
+      (!this.room.value || event.device_id === this.room.value) &&
+      (!this.action.value || event.action === this.action.value)
+    );
+  }
+
+  async filtered() {
+    this.render();
+    if (!this.room.value && !this.action.value) return;
+    try {
+      const older = await this.ctx.api.get("/events", {
+        device_id: this.room.value,
+        action: this.action.value,
+        limit: ROWS_SHOWN,
+      });
+      this.ctx.store.addEvents(older); // re-renders through the "events" listener
+    } catch (err) {
+      this.count.textContent = `Could not load older events: ${err.message}`;
+    }
+  }
+
+  arrived(fresh) {
+    if (!this.section.hidden) {
+      if (
+        fresh.some((e) => !this.action.querySelector(`option[value="${CSS.escape(e.action)}"]`))
+      ) {
+        this.fillFilters();
+      }
+      this.render(new Set(fresh.map((e) => e.id)));
+    }
+  }
+
+  render(fresh = new Set()) {
+    const shown = this.ctx.store.events.filter((e) => this.matches(e)).slice(0, ROWS_SHOWN);
+    this.count.textContent = `${shown.length} event${shown.length === 1 ? "" : "s"} shown, newest first. New events appear as they happen.`;
+    replaceChildren(
+      this.body,
+      shown.length
+        ? shown.map((e) => this.row(e, fresh.has(e.id)))
+        : h("tr", {}, h("td", { colspan: 6, class: "empty", text: "No events yet." })),
+    );
+  }
+
+  row(event, fresh) {
+    return h(
+      "tr",
+      { "data-event-id": event.event_id, class: fresh ? "fresh" : null },
+      h("td", {}, timeEl(event.started_at)),
+      h("td", { text: this.ctx.store.roomName(event.device_id) }),
+      h("td", { class: "action", text: humanise(event.action) }),
+      h("td", {
+        text: { start: "Started", update: "Ongoing", end: "Ended" }[event.type] || event.type,
+      }),
+      h(
+        "td",
+        {},
+        h("span", { class: `severity ${event.severity}`, text: humanise(event.severity) }),
+      ),
+      h("td", { text: percent(event.confidence) }),
+    );
+  }
+}
+
+function setOptions(select, options) {
+  const key = JSON.stringify(options);
+  if (select.dataset.options === key) return; // unchanged: leave an open list alone
+  select.dataset.options = key;
+  const value = select.value;
+  replaceChildren(
+    select,
+    options.map(([v, label]) => h("option", { value: v, text: label })),
+  );
+  select.value = options.some(([v]) => v === value) ? value : "";
+}

@@ -1,0 +1,113 @@
+"""Helpers for the browser tests: the server under test, signing in, screenshots."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from service_factories import TestDevice, mqtt_client, publish, random_id
+from service_harness import CLIP_LIMIT, Server, ServerThread
+
+from cloud.service.settings import Settings
+from shared.topics import DeviceTopicKind, device_topic
+
+try:  # absent: the `browser` fixture skips (or fails) with the reason, before any test runs
+    from playwright.sync_api import expect
+except ImportError:
+    expect: Any = None
+
+REPO = Path(__file__).resolve().parents[2]
+ARTIFACTS = REPO / "test-artifacts" / "browser"
+
+
+def missing(reason: str) -> None:
+    """tests/conftest.py's rule: skip, but fail where VIGIL_REQUIRE_SERVICES=1 says it must run."""
+    if os.environ.get("VIGIL_REQUIRE_SERVICES", "").lower() in ("1", "true", "yes"):
+        pytest.fail(f"{reason} (required here: tests must not skip it)")
+    pytest.skip(reason)
+
+
+@dataclass
+class Dashboard:
+    """The service under test, and the thread that runs it (to stop and start it again)."""
+
+    server: Server
+    running: ServerThread
+
+    @property
+    def url(self) -> str:
+        return f"{self.server.base_url}/"
+
+
+def dashboard_settings(
+    database_url: str,
+    mqtt_url: str,
+    tmp_path_factory: pytest.TempPathFactory,
+    port: int,
+    **overrides: Any,
+) -> Settings:
+    values: dict[str, Any] = {
+        "env": "production",
+        "admin_token": secrets.token_urlsafe(32),
+        "database_url": database_url,
+        "mqtt_url": mqtt_url,
+        "mqtt_topic_root": f"vigil-browser-{uuid.uuid4().hex[:8]}",
+        "data_dir": tmp_path_factory.mktemp("data"),
+        "public_base_url": f"http://127.0.0.1:{port}",
+        "clip_max_bytes": CLIP_LIMIT,
+        "worker_poll_s": 0.2,
+        "alert_check_s": 0.5,
+    }
+    return Settings(**{**values, **overrides})
+
+
+def viewer_token(server: Server, name: str | None = None) -> tuple[str, str]:
+    """A new viewer token: (token, the name acknowledgements record)."""
+    name = name or random_id("nurse")
+    with server.client(server.admin) as client:
+        response = client.post("/api/v1/tokens", json={"name": name})
+    assert response.status_code == 201, response.text
+    return response.json()["token"], name
+
+
+def register_room(server: Server, name: str, site: str = "sunny-care") -> TestDevice:
+    """Register a device with a room's name, as an installer would."""
+    body = {"device_id": random_id("cam"), "site": site, "name": name}
+    with server.client(server.admin) as client:
+        response = client.post("/api/v1/devices", json=body)
+    assert response.status_code == 201, response.text
+    return TestDevice(body["device_id"], site, response.json()["token"], response.json())
+
+
+def sign_in(page: Any, dashboard: Dashboard, token: str) -> None:
+    page.goto(dashboard.url)
+    page.get_by_label("Access token").fill(token)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.locator("#shell")).to_be_visible()
+    expect(page.locator("#connection")).to_have_attribute("data-state", "live")
+
+
+def snap(page: Any, name: str) -> Path:
+    """Save a full-page screenshot as a test artefact (test-artifacts/browser/NAME.png)."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def publish_over_mqtt(
+    mqtt_url: str, server: Server, device: TestDevice, kind: DeviceTopicKind, *payloads: dict
+) -> None:
+    """Publish as the device on its own topic, through the real broker (QoS 1, acked)."""
+    client = mqtt_client(mqtt_url)
+    try:
+        for payload in payloads:
+            publish(client, device_topic(device.site, device.id, kind, server.root), payload)
+    finally:
+        client.loop_stop()
+        client.disconnect()

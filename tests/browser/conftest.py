@@ -1,0 +1,95 @@
+"""Browser tests: the dashboard in Debian's Chromium, driven by Playwright, against a real
+uvicorn (tests/cloud's harness), a real database and the real Mosquitto.
+
+No browser is downloaded: Playwright drives /usr/bin/chromium (`apt-get install -y
+chromium`; another path via VIGIL_CHROMIUM). Without playwright or Chromium the tests skip,
+or fail under VIGIL_REQUIRE_SERVICES=1. Screenshots go to test-artifacts/browser/.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "cloud"))  # the cloud harness
+
+from browser_kit import Dashboard, dashboard_settings, missing  # noqa: E402
+from service_harness import ServerThread, database_for, free_port  # noqa: E402
+
+CHROMIUM = Path(os.environ.get("VIGIL_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+    "--autoplay-policy=no-user-gesture-required",
+]
+TABLET = {"width": 768, "height": 1024}
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        missing("playwright is not installed (pip install playwright)")
+    if not CHROMIUM.exists():
+        missing(
+            f"Chromium not found at {CHROMIUM} (apt-get install -y chromium, or set VIGIL_CHROMIUM)"
+        )
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+def _dashboard(
+    backend: str, tmp_path_factory: pytest.TempPathFactory, mqtt_url: str, request: Any
+) -> Iterator[Dashboard]:
+    for database_url in database_for(
+        backend,
+        tmp_path_factory.mktemp(f"{backend}-db"),
+        lambda: request.getfixturevalue("postgres_url"),
+    ):
+        port = free_port()
+        settings = dashboard_settings(database_url, mqtt_url, tmp_path_factory, port)
+        running = ServerThread(settings, port)
+        try:
+            yield Dashboard(running.start(), running)
+        finally:
+            running.stop()
+
+
+@pytest.fixture(scope="session")
+def dashboard(
+    browser: Any, tmp_path_factory: pytest.TempPathFactory, mqtt_url: str, request: Any
+) -> Iterator[Dashboard]:
+    """The service on SQLite, with its ingest, training worker and escalator."""
+    yield from _dashboard("sqlite", tmp_path_factory, mqtt_url, request)
+
+
+@pytest.fixture(scope="session")
+def pg_dashboard(
+    browser: Any, tmp_path_factory: pytest.TempPathFactory, mqtt_url: str, request: Any
+) -> Iterator[Dashboard]:
+    """The same service on PostgreSQL."""
+    yield from _dashboard("postgresql", tmp_path_factory, mqtt_url, request)
+
+
+@pytest.fixture
+def page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
+    """A fresh tab at tablet size (768 px wide); uncaught page errors fail the test."""
+    context = browser.new_context(viewport=TABLET, locale="en-GB", timezone_id="Europe/Paris")
+    tab = context.new_page()
+    errors: list[str] = []
+    tab.on("pageerror", lambda exc: errors.append(str(exc)))
+    yield tab
+    context.close()
+    assert not errors, f"uncaught errors in the page: {errors}"
