@@ -39,8 +39,12 @@ def test_printed_accuracies_come_from_the_jobs_report(demo: tuple[Path, str]) ->
     for name in ("teacher", "student_scratch", "student_kd"):
         line = re.search(rf"^\s+{name}\s+clip accuracy (\S+)\s+macro-F1 (\S+)", stdout, re.M)
         assert line is not None, f"no accuracy line for {name}"
-        assert float(line.group(1)) == pytest.approx(report[name]["accuracy_clip"], abs=5e-4)
-        assert float(line.group(2)) == pytest.approx(report[name]["macro_f1"], abs=5e-4)
+        assert float(line.group(1)) == pytest.approx(
+            report[name]["accuracy_clip"], abs=6e-4
+        )  # printed to 3 decimals
+        assert float(line.group(2)) == pytest.approx(
+            report[name]["macro_f1"], abs=6e-4
+        )  # printed to 3 decimals
 
 
 def test_the_loop_ran_through_the_real_service(demo: tuple[Path, str]) -> None:
