@@ -60,7 +60,7 @@ class DemoPlan:
 
 
 QUICK = DemoPlan(clips_per_class=10, epochs=8, teacher_epochs=6, teacher_size=64)
-FULL = DemoPlan(clips_per_class=30, epochs=20, teacher_epochs=12, teacher_size=80)
+FULL = DemoPlan(clips_per_class=60, epochs=15, teacher_epochs=5, teacher_size=64)
 
 
 @dataclass
