@@ -137,6 +137,9 @@ class EventConfig(Section):
         default=1.0, ge=0, le=600, description="confident this long to start"
     )
     min_end_s: float = Field(default=1.0, ge=0, le=600, description="below exit this long to end")
+    fall_hold_s: float = Field(
+        default=5.0, ge=0, le=600, description="a fall ends after its score is below exit this long"
+    )
     update_interval_s: float = Field(
         default=10.0, gt=0, le=3600, description="update events cadence"
     )

@@ -32,6 +32,7 @@ def rules_for(meta: ModelMetadata, config: EventConfig, thresholds: Thresholds) 
         smoothing_windows=config.smoothing_windows,
         min_start_s=config.min_start_s,
         min_end_s=config.min_end_s,
+        fall_hold_s=config.fall_hold_s,
         update_interval_s=config.update_interval_s,
         long_lie_s=config.long_lie_s,
         lying_labels=frozenset(config.lying_labels),

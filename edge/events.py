@@ -10,7 +10,8 @@ Three tracks run side by side:
   `min_end_s` (hysteresis). `no_person` ends the current activity and is never reported.
 - fall: any fall label whose *raw* window probability reaches `fall_enter` starts a
   critical event at once; smoothing would cost a whole hop of latency on the one event
-  where latency matters most.
+  where latency matters most. It ends once the smoothed fall score has stayed below
+  `exit` for `fall_hold_s`, so a flickering score on the floor is one episode, not many.
 - long lie: after a fall, lying on the floor for `long_lie_s` raises a second critical
   event, `long_lie`; getting up (another activity) disarms it. `no_person` does not:
   a person on the floor may be out of view, and a missed long lie costs more than a
@@ -42,6 +43,7 @@ class EventRules:
     smoothing_windows: int = 3
     min_start_s: float = 1.0
     min_end_s: float = 1.0
+    fall_hold_s: float = 5.0
     update_interval_s: float = 10.0
     long_lie_s: float = 30.0
     lying_labels: frozenset[str] = frozenset({"lying_on_floor", "lying"})
@@ -132,11 +134,18 @@ class EventStateMachine:
             self._fall = _Episode(self.rules.labels[best], t, t, float(raw[best]))
             self._fall_armed, self._lying_since = True, None
             return [self._start(self._fall)]
-        self._fall.confidence = float(smooth[self._index[self._fall.action]])
+        fall = self._fall
+        fall.confidence = float(smooth[self._index[fall.action]])
         if max(smooth[i] for i in falls) >= self.rules.thresholds.exit:
+            fall.below_since = None
             return []
-        ended, self._fall = self._fall, None
-        return [self._end(ended, t, ended.confidence)]
+        # Hold the episode open: on the floor after a fall the fall score flickers, and
+        # each restart would be a new critical event (and a new alert to acknowledge).
+        fall.below_since = t if fall.below_since is None else fall.below_since
+        if t - fall.below_since < self.rules.fall_hold_s:
+            return []
+        self._fall = None
+        return [self._end(fall, fall.below_since, fall.confidence)]
 
     # -- activity --------------------------------------------------------------------
 

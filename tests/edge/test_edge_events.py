@@ -28,6 +28,7 @@ def rules(**overrides: object) -> EventRules:
         "smoothing_windows": 1,
         "min_start_s": 1.0,
         "min_end_s": 1.0,
+        "fall_hold_s": 0.0,
         "update_interval_s": 100.0,
         "long_lie_s": 3.0,
     }
@@ -137,6 +138,20 @@ def test_fall_then_long_lie_raises_a_second_critical_event() -> None:
     t_lie, lie = next((t, d) for t, d in events if d.action == LONG_LIE)
     assert lie.severity is Severity.CRITICAL
     assert lie.started_s == 3.0 and t_lie == 6.0  # lying from 3 s, long after long_lie_s (3 s)
+
+
+def test_a_flickering_fall_score_on_the_floor_is_one_episode() -> None:
+    machine = EventStateMachine(rules(fall_hold_s=2.0))
+    flicker = [(onehot("falling"), 0.5), (onehot("lying_on_floor"), 1.0)] * 3
+    events = run(machine, [(onehot("walking"), 2.0), *flicker, (onehot("lying_on_floor"), 3.0)])
+    falls = [(t, d) for t, d in events if d.action == "falling"]
+    assert [d.type.value for _, d in falls] == ["start", "end"]
+    t_end, end = falls[-1]
+    assert end.ended_s == 5.5  # the last fall window was at 5.0 s: below exit since 5.5 s
+    assert t_end == 7.5  # ... and held open for fall_hold_s before ending
+    no_hold = EventStateMachine(rules(fall_hold_s=0.0))
+    restarts = run(no_hold, [(onehot("walking"), 2.0), *flicker])
+    assert [d.type.value for _, d in restarts if d.action == "falling"].count("start") == 3
 
 
 def test_lying_without_a_fall_is_not_a_long_lie() -> None:

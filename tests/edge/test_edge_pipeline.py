@@ -38,7 +38,7 @@ def settings(tmp_path: Path, **over: Any) -> EdgeSettings:
         "site": "site1",
         "device_id": "dev1",
         "data_dir": tmp_path / "data",
-        "events": {"long_lie_s": 2.0},
+        "events": {"long_lie_s": 2.0, "fall_hold_s": 0.0},  # fall_hold_s: unit-tested
     }
     return load_settings(None, **{**base, **over})
 
