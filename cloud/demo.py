@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import shutil
 import subprocess
 import sys
 import threading
@@ -74,9 +75,23 @@ class Cloud:
         self.server.should_exit = True
 
 
-def run_demo(out: Path, quick: bool = False, exit_when_done: bool = False) -> int:
+MARKER = ".vigil-demo"
+
+
+def fresh_demo_dir(out: Path) -> Path:
+    """Start from a clean folder; only a folder an earlier demo made is ever wiped."""
     out = out.resolve()
-    out.mkdir(parents=True, exist_ok=True)
+    if out.exists() and any(out.iterdir()):
+        if not (out / MARKER).exists():
+            raise RuntimeError(f"{out} is not empty and was not made by vigil demo")
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    (out / MARKER).write_text("made by vigil demo: the next run replaces this folder\n")
+    return out
+
+
+def run_demo(out: Path, quick: bool = False, exit_when_done: bool = False) -> int:
+    out = fresh_demo_dir(out)
     plan = QUICK if quick else FULL
     started = time.monotonic()
     cloud = start_cloud(out / "cloud")
@@ -159,8 +174,6 @@ def write_demo_scenario(out: Path) -> Path:
 
 def register_device(cloud: Cloud) -> str:
     response = cloud.admin.post("/api/v1/devices", json={"device_id": DEVICE, "site": SITE})
-    if response.status_code == 409:  # a rerun over the same folder: issue a fresh token
-        raise RuntimeError(f"device {DEVICE} exists already; use a fresh --out folder")
     response.raise_for_status()
     return str(response.json()["token"])
 

@@ -65,3 +65,16 @@ def test_the_loop_ran_through_the_real_service(demo: tuple[Path, str]) -> None:
     assert alerts == critical  # one alert per fall episode the edge reported
     assert ("fall alert: MISSED" in stdout) == (critical == 0)
     assert "dashboard: http://127.0.0.1:" in stdout
+
+
+def test_a_rerun_replaces_only_a_folder_the_demo_made(tmp_path: Path) -> None:
+    from cloud.demo import MARKER, fresh_demo_dir
+
+    (tmp_path / "notes.txt").write_text("someone else's")
+    with pytest.raises(RuntimeError, match="not made by vigil demo"):
+        fresh_demo_dir(tmp_path)
+    assert (tmp_path / "notes.txt").exists()
+    out = fresh_demo_dir(tmp_path / "demo")
+    (out / "cloud").mkdir()
+    again = fresh_demo_dir(tmp_path / "demo")
+    assert [p.name for p in again.iterdir()] == [MARKER]
