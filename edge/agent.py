@@ -336,9 +336,19 @@ class Agent:
         if self.mqtt is not None:
             self.mqtt.stop()
         if self.http is not None:
+            if self.mqtt is None:
+                self._say_offline_over_http(self.http)
             self.http.stop()
         if self.outbox is not None:
             self.outbox.close()
+
+    def _say_offline_over_http(self, http: HttpTransport) -> None:
+        """Without a broker there is no last will: tell the cloud ourselves, once."""
+        offline = offline_heartbeat(self.identity.site, self.identity.device_id)
+        try:
+            http.publish(self.identity.topic("status"), offline.model_dump_json().encode())
+        except TransportError as exc:  # shutting down: report, never raise
+            log.warning("could not say offline over HTTP: %s", exc)
 
 
 def _public_key(settings: EdgeSettings) -> Ed25519PublicKey | None:

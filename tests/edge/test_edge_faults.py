@@ -272,3 +272,20 @@ def test_broker_credentials_come_from_the_environment(
         assert not summary.flushed and summary.outbox_depth == 2  # kept for a later run
     finally:
         broker.stop()
+
+
+def test_without_a_broker_the_agent_says_offline_over_http_when_it_stops(
+    tmp_path: Path, model_file: Path, cloud: CloudStub
+) -> None:
+    video = colour_video(tmp_path / "v.mp4", [("walking", 2.0)])
+    cfg = load_settings(
+        None, site="s1", device_id="dev1", data_dir=tmp_path / "data", cloud_url=cloud.url
+    )
+    Agent(cfg, str(video), model_file).run(max_seconds=60)
+    beats = [
+        Heartbeat.model_validate_json(r.body)
+        for r in cloud.posted("/api/v1/devices/dev1/heartbeat")
+    ]
+    assert beats, "no heartbeat reached the cloud"
+    assert beats[-1].status == "offline"
+    assert all(b.status == "online" for b in beats[:-1])
