@@ -202,7 +202,7 @@ class Agent:
             jobs, self.outbox, self.clip_dir, self.identity, self.clock, self.stats, self.stop_event
         )
         c = self.settings.clips
-        limiter = ClipRateLimiter(c.max_per_hour, c.dedup_s)
+        limiter = ClipRateLimiter(c.max_per_hour, c.dedup_s, c.min_gap_s)
         return ClipCollector(limiter, self.thresholds, c.pre_s, c.post_s, jobs, self.stop_event)
 
     def _build_services(self) -> None:

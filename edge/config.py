@@ -163,6 +163,9 @@ class ClipConfig(Section):
     dedup_s: float = Field(
         default=120.0, ge=0, le=86_400, description="no repeat of a label within this"
     )
+    min_gap_s: float = Field(
+        default=30.0, ge=0, le=86_400, description="no two clips closer than this"
+    )
     pre_s: float = Field(default=1.0, ge=0, le=30, description="context before the window")
     post_s: float = Field(default=1.0, ge=0, le=30, description="context after the window")
     resolution: ClipResolution | None = Field(

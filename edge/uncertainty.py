@@ -50,15 +50,17 @@ def is_unsure(u: Uncertainty, thresholds: Thresholds) -> bool:
 
 
 class ClipRateLimiter:
-    """At most `max_per_hour` clips in any hour, none within `dedup_s` of one with its label.
+    """At most `max_per_hour` clips in any hour, none within `dedup_s` of one with its label,
+    and none within `min_gap_s` of any other (overlapping windows show the same moment).
 
     Times are the caller's seconds (frame timestamps), so the rule is testable and a file
     replayed fast obeys the same budget as a live camera.
     """
 
-    def __init__(self, max_per_hour: int, dedup_s: float) -> None:
+    def __init__(self, max_per_hour: int, dedup_s: float, min_gap_s: float = 0.0) -> None:
         self.max_per_hour = max_per_hour
         self.dedup_s = dedup_s
+        self.min_gap_s = min_gap_s
         self._recent: deque[float] = deque()
         self._last_by_label: dict[str, float] = {}
         self.suppressed_rate = 0
@@ -69,7 +71,8 @@ class ClipRateLimiter:
         while self._recent and t - self._recent[0] >= 3600.0:
             self._recent.popleft()
         last = self._last_by_label.get(label)
-        if last is not None and t - last < self.dedup_s:
+        too_close = bool(self._recent) and t - self._recent[-1] < self.min_gap_s
+        if too_close or (last is not None and t - last < self.dedup_s):
             self.suppressed_duplicate += 1
             return False
         if len(self._recent) >= self.max_per_hour:

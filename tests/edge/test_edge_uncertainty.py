@@ -72,3 +72,14 @@ def test_a_suppressed_clip_does_not_use_the_budget() -> None:
     assert not limiter.allow("a", 1.0)
     assert limiter.allow("b", 2.0)
     assert not limiter.allow("c", 3.0)
+
+
+def test_no_two_clips_closer_than_the_minimum_gap() -> None:
+    limiter = ClipRateLimiter(max_per_hour=100, dedup_s=0, min_gap_s=30)
+    taken = [
+        t
+        for t, label in [(0, "a"), (0.5, "b"), (10, "c"), (30, "d"), (31, "e")]
+        if limiter.allow(label, t)
+    ]
+    assert taken == [0, 30]
+    assert limiter.suppressed_duplicate == 3
