@@ -7,12 +7,10 @@ when the benchmark fails half-way.
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import tempfile
-import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
@@ -20,6 +18,7 @@ from typing import TypeVar
 import numpy as np
 
 from bench.common import REPO
+from shared.loopback import free_port, port_open, wait_until  # noqa: F401 (re-exported to tests)
 
 T = TypeVar("T")
 
@@ -29,32 +28,6 @@ SHIPPED_CONF = REPO / "deploy" / "mosquitto" / "mosquitto.conf"
 MAX_QUEUED_MESSAGES = 1_000_000
 MAX_QUEUED_BYTES = 536_870_912
 MAX_INFLIGHT_MESSAGES = 500
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_until(condition: Callable[[], T], timeout: float, what: str, every: float = 0.05) -> T:
-    """Poll `condition` until it returns something truthy (returned); TimeoutError after."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(every)
-
-
-def port_open(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-            return True
-    except OSError:
-        return False
 
 
 def stop_process(proc: subprocess.Popen, grace_s: float = 10.0) -> int | None:

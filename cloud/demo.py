@@ -24,6 +24,7 @@ from typing import Any
 import httpx
 
 from shared.labels import is_fall_label
+from shared.loopback import free_port, wait_until
 from shared.progress import ProgressLine
 
 SITE, DEVICE = "demo-home", "room-1"
@@ -280,19 +281,3 @@ def serve_until_interrupted(cloud: Cloud) -> None:
             time.sleep(3600)
     except KeyboardInterrupt:
         pass
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_until(condition: Any, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"timed out waiting for {what}")
-        time.sleep(0.1)

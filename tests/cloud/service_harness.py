@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import socket
 import threading
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -21,27 +19,18 @@ from sqlalchemy.engine import make_url
 from cloud.service.app import create_app
 from cloud.service.services import Services
 from cloud.service.settings import Settings
+from shared.loopback import free_port, wait_until  # noqa: F401 (re-exported to tests)
 
 T = TypeVar("T")
 CLIP_LIMIT = 300_000
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def wait_for(condition: Callable[[], T], timeout: float, what: str, interval: float = 0.05) -> T:
     """Poll `condition` until it returns something truthy (returned) or fail after `timeout`."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(interval)
+    try:
+        return wait_until(condition, timeout, what, interval)
+    except TimeoutError as exc:
+        pytest.fail(str(exc))
 
 
 @dataclass

@@ -11,7 +11,6 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import threading
 import time
@@ -23,6 +22,8 @@ from typing import TypeVar
 import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
+
+from shared.loopback import free_port, port_open, wait_until  # noqa: F401 (re-exported to tests)
 
 T = TypeVar("T")
 
@@ -52,27 +53,12 @@ def find_tool(name: str) -> str | None:
     )
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def port_open(port: int) -> bool:
-    with socket.socket() as s:
-        return s.connect_ex(("127.0.0.1", port)) == 0
-
-
 def wait_for(condition: Callable[[], T], timeout: float, what: str, interval: float = 0.05) -> T:
     """Poll `condition` until it returns something truthy (returned) or fail after `timeout`."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(interval)
+    try:
+        return wait_until(condition, timeout, what, interval)
+    except TimeoutError as exc:
+        pytest.fail(str(exc))
 
 
 def shipped_config(port: int, base: Path) -> str:

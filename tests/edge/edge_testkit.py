@@ -15,11 +15,9 @@ import hashlib
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.parser import BytesParser
@@ -37,6 +35,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from onnx import TensorProto, helper
 
 from shared.labels import LabelSet
+from shared.loopback import free_port, port_open, wait_until  # noqa: F401 (re-exported to tests)
 from shared.messages import ModelAnnouncement, utc_now
 from shared.modelmeta import ModelMetadata
 from shared.preprocess import InputSpec
@@ -260,18 +259,6 @@ class CloudStub:
 # -- a private Mosquitto ---------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def port_open(port: int) -> bool:
-    with socket.socket() as s:
-        s.settimeout(0.2)
-        return s.connect_ex(("127.0.0.1", port)) == 0
-
-
 class Mosquitto:
     """`/usr/sbin/mosquitto` on its own port; stop() and start() to simulate an outage."""
 
@@ -332,13 +319,10 @@ def wait_for(
     condition: Callable[[], object], timeout: float, what: str, every: float = 0.05
 ) -> Any:
     """Poll until `condition()` is truthy; fail the test naming `what` after `timeout` s."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(every)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+    try:
+        return wait_until(condition, timeout, what, every)
+    except TimeoutError as exc:
+        raise AssertionError(str(exc)) from None
 
 
 @dataclass
