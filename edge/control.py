@@ -18,7 +18,14 @@ from edge.emit import DeviceIdentity
 from edge.thresholds import LiveThresholds
 from edge.transport.base import Transport, TransportError
 from edge.updater import ModelRejected, ModelUpdater
-from shared.messages import Command, CommandAck, CommandKind, ModelAnnouncement, utc_now
+from shared.messages import (
+    Command,
+    CommandAck,
+    CommandKind,
+    ModelAnnouncement,
+    as_detail,
+    utc_now,
+)
 
 log = logging.getLogger(__name__)
 
@@ -123,7 +130,7 @@ class ControlWorker(threading.Thread):
             device_id=self.identity.device_id,
             site=self.identity.site,
             ok=ok,
-            detail=detail[:500],
+            detail=as_detail(detail),
             acked_at=utc_now(),
         )
         transport = self.ack_transport()

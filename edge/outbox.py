@@ -12,19 +12,40 @@ minute, so the extra fsync per commit costs nothing that matters.
 Bound: at most `max_items` rows. When full, the oldest non-critical rows go first
 (counted in `dropped`, persisted across restarts, reported in the heartbeat); critical
 rows (falls, long lies) are never dropped, even if that means exceeding the bound.
+
+A full disk gets the same policy. Without it a write fails with SQLITE_FULL and the event
+is lost uncounted, critical or not (tests/faults, issue #9); worse, on a full disk SQLite
+cannot even delete rows or checkpoint its WAL, which both need room to write. So:
+- the outbox keeps a reserve file beside its database (re-created whenever the disk has
+  room for it twice over), which no other writer can take;
+- while less than `reserve_bytes` is free, the outbox does not grow: each new item pushes
+  out the oldest non-critical one (counted in `dropped`), and the WAL is checkpointed and
+  truncated after every write, so that it cannot eat the last free space;
+- a write that still finds the disk full reclaims space cheapest first and retries:
+  checkpoint and truncate the WAL (nothing lost), give up the reserve, then drop the
+  oldest non-critical rows, a tenth of them per round (counted). Only if critical rows
+  alone fill the disk does a write fail (`OutboxFull`).
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
 import threading
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
+from typing import TypeVar
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+# Room, on a full disk, for the transaction that drops rows, a WAL checkpoint and the
+# critical events that come meanwhile: a transaction appends ~5 pages (20 kB) to the WAL.
+RESERVE_BYTES = 256 * 1024
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS outbox (
@@ -62,13 +83,21 @@ class OutboxItem:
     attempts: int = 0
 
 
+class OutboxFull(RuntimeError):
+    """The disk is full and only critical items are left to drop: this item cannot be queued."""
+
+
 class OutboxStore:
     """Thread-safe: one connection behind a lock, and a condition that wakes the sender."""
 
-    def __init__(self, path: Path, max_items: int = 10_000) -> None:
+    def __init__(
+        self, path: Path, max_items: int = 10_000, reserve_bytes: int = RESERVE_BYTES
+    ) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.max_items = max_items
+        self.reserve = self.path.with_name(self.path.name + ".reserve")
+        self.reserve_bytes = reserve_bytes
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
         self._db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
@@ -76,6 +105,7 @@ class OutboxStore:
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.execute("PRAGMA busy_timeout=5000")
         self._db.executescript(_SCHEMA)
+        self._keep_reserve()
 
     def close(self) -> None:
         with self._lock:
@@ -84,17 +114,103 @@ class OutboxStore:
     def put(self, item: OutboxItem) -> bool:
         """Queue an item; False if its key is already queued. Drops per the bound policy."""
         with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                dropped_files = self._make_room()
-                added = self._insert(item)
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+            self._keep_reserve()
+            dropped_files, added = self._write(lambda: (self._make_room(), self._insert(item)))
             self._changed.notify_all()
         _remove_files(dropped_files)
         return added
+
+    # -- writing, and room on a full disk ------------------------------------------------
+
+    def _transaction(self, work: Callable[[], T]) -> T:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            result = work()
+            self._db.execute("COMMIT")
+        except BaseException:
+            # After SQLITE_FULL (and a few others) SQLite has already rolled back, and a
+            # ROLLBACK would fail and hide the real error (sqlite.org/lang_transaction.html).
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
+            raise
+        return result
+
+    def _write(self, work: Callable[[], T]) -> T:
+        """One write transaction; on a full disk, reclaim space step by step and retry."""
+        try:
+            result = self._transaction(work)
+        except sqlite3.OperationalError as exc:
+            if not _disk_full(exc):
+                raise
+            error = exc
+        else:
+            if self._tight():
+                self._checkpoint()
+            return result
+        log.warning("outbox %s: disk full, reclaiming space", self.path)
+        for _ in self._reclaim():
+            try:
+                return self._transaction(work)
+            except sqlite3.OperationalError as exc:
+                if not _disk_full(exc):
+                    raise
+                error = exc
+        raise OutboxFull(f"{self.path}: disk full and only critical items left") from error
+
+    def _reclaim(self) -> Iterator[None]:
+        """Free space, cheapest first; yields after each step so the caller can retry."""
+        self._checkpoint()
+        yield
+        if self.reserve.exists():
+            self.reserve.unlink()
+            log.warning(
+                "outbox %s: disk full, released the %d-byte reserve", self.path, self.reserve_bytes
+            )
+            self._checkpoint()
+            yield
+        while self._drop_for_space():
+            self._checkpoint()
+            yield
+
+    def _checkpoint(self) -> None:
+        """Copy the WAL into the database and truncate it, giving its space back."""
+        try:
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+        except sqlite3.OperationalError as exc:
+            if not _disk_full(exc):
+                raise
+
+    def _drop_for_space(self) -> bool:
+        """Drop the oldest tenth (at least one) of the non-critical rows; False if none."""
+
+        def drop() -> list[str] | None:
+            (count,) = self._db.execute("SELECT COUNT(*) FROM outbox WHERE critical = 0").fetchone()
+            return self._drop_oldest(max(1, count // 10)) if count else None
+
+        try:
+            files = self._transaction(drop)
+        except sqlite3.OperationalError as exc:
+            if not _disk_full(exc):
+                raise
+            return False
+        if files is None:
+            return False
+        _remove_files(files)  # clips: their files are most of the space
+        return True
+
+    def _keep_reserve(self) -> None:
+        """(Re)create the reserve file, when the disk has room for it twice over."""
+        if self.reserve_bytes <= 0 or self.reserve.exists():
+            return
+        try:
+            if _free_bytes(self.path.parent) < 2 * self.reserve_bytes:
+                return
+            with self.reserve.open("wb") as fh:
+                fh.write(bytes(self.reserve_bytes))  # written, not sparse: really allocated
+                os.fsync(fh.fileno())
+        except OSError as exc:
+            log.warning("outbox %s: cannot keep a reserve: %s", self.path, exc)
+            self.reserve.unlink(missing_ok=True)
 
     def _insert(self, item: OutboxItem) -> bool:
         cursor = self._db.execute(
@@ -112,20 +228,33 @@ class OutboxStore:
         )
         return cursor.rowcount == 1
 
+    def _tight(self) -> bool:
+        """Less than `reserve_bytes` free on the disk: the outbox must not grow."""
+        return self.reserve_bytes > 0 and _free_bytes(self.path.parent) < self.reserve_bytes
+
     def _make_room(self) -> list[str]:
-        """Delete the oldest non-critical rows until one more fits; return their files."""
+        """Delete the oldest non-critical rows until one more fits; return their files.
+
+        Fits: at most `max_items` rows and, while the disk is tight, one in, one out.
+        """
         (depth,) = self._db.execute("SELECT COUNT(*) FROM outbox").fetchone()
         excess = depth + 1 - self.max_items
+        if excess <= 0 and self._tight():
+            excess = 1
         if excess <= 0:
             return []
+        return self._drop_oldest(excess)
+
+    def _drop_oldest(self, count: int) -> list[str]:
+        """Delete (and count) up to `count` oldest non-critical rows; return their files."""
         victims = self._db.execute(
-            "SELECT id, file_path FROM outbox WHERE critical = 0 ORDER BY id LIMIT ?", (excess,)
+            "SELECT id, file_path FROM outbox WHERE critical = 0 ORDER BY id LIMIT ?", (count,)
         ).fetchall()
         if not victims:
             return []
         self._db.executemany("DELETE FROM outbox WHERE id = ?", [(v[0],) for v in victims])
         self._bump("dropped", len(victims))
-        log.warning("outbox full (%d items): dropped %d oldest non-critical", depth, len(victims))
+        log.warning("outbox full: dropped the %d oldest non-critical items", len(victims))
         return [v[1] for v in victims if v[1]]
 
     def _bump(self, name: str, by: int) -> None:
@@ -137,12 +266,15 @@ class OutboxStore:
 
     def next_seq(self) -> int:
         """A per-device sequence number that keeps increasing across restarts."""
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
+
+        def bump() -> int:
             self._bump("seq", 1)
             (value,) = self._db.execute("SELECT value FROM counters WHERE name = 'seq'").fetchone()
-            self._db.execute("COMMIT")
-        return int(value) - 1
+            return int(value)
+
+        with self._lock:
+            value = self._write(bump)
+        return value - 1
 
     def peek(self, kind: ItemKind, limit: int = 50) -> list[OutboxItem]:
         """The oldest items of a kind, in the order they were queued."""
@@ -171,20 +303,28 @@ class OutboxStore:
         if not ids:
             return
         marks = ",".join("?" * len(ids))
-        with self._lock:
+
+        def delete() -> list[str]:
             files = self._db.execute(
                 f"SELECT file_path FROM outbox WHERE id IN ({marks})", ids
             ).fetchall()
             self._db.execute(f"DELETE FROM outbox WHERE id IN ({marks})", ids)
-        _remove_files([f[0] for f in files if f[0]])
+            return [f[0] for f in files if f[0]]
+
+        with self._lock:
+            files = self._write(delete)
+            self._keep_reserve()  # deliveries may have made room for it again
+        _remove_files(files)
 
     def mark_attempt(self, ids: list[int]) -> None:
         if not ids:
             return
         marks = ",".join("?" * len(ids))
         with self._lock:
-            self._db.execute(
-                f"UPDATE outbox SET attempts = attempts + 1 WHERE id IN ({marks})", ids
+            self._write(
+                lambda: self._db.execute(
+                    f"UPDATE outbox SET attempts = attempts + 1 WHERE id IN ({marks})", ids
+                )
             )
 
     def depth(self, kind: ItemKind | None = None) -> int:
@@ -226,6 +366,15 @@ def sweep_orphan_clips(store: OutboxStore, clip_dir: Path) -> int:
     orphans = [p for p in clip_dir.glob("*.mp4") if str(p) not in keep]
     _remove_files([str(p) for p in orphans])
     return len(orphans)
+
+
+def _disk_full(exc: sqlite3.OperationalError) -> bool:
+    return getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
+
+
+def _free_bytes(folder: Path) -> int:
+    st = os.statvfs(folder)
+    return st.f_bavail * st.f_frsize
 
 
 def _remove_files(paths: list[str]) -> None:

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from shared.messages import as_detail
+
 log = logging.getLogger(__name__)
 
 
@@ -69,7 +71,7 @@ class AgentStats:
         """Record a failure that the agent survives; the heartbeat reports the last one."""
         with self._lock:
             self._counts["errors"] += 1
-            self.last_error = message[:500]
+            self.last_error = as_detail(message)
 
     def set_camera(self, ok: bool) -> None:
         self.camera_ok = ok

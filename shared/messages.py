@@ -28,22 +28,37 @@ from shared.topics import ID_PATTERN
 def _as_utc(value: datetime) -> datetime:
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError("timestamp must carry a time zone (UTC expected)")
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        # 0001-01-01T00:00+01:00 is a valid ISO time with no UTC equivalent; pydantic turns
+        # only ValueError into a validation error, so an OverflowError would escape it.
+        raise ValueError("timestamp is out of range in UTC") from None
 
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+def as_detail(message: str) -> str:
+    """Free text that fits a `Detail` field: NUL spelt out, at most 500 characters."""
+    return message.replace("\x00", "\\x00")[:500]
+
+
 UtcDatetime = Annotated[datetime, AfterValidator(_as_utc)]
 Id = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
 Label = Annotated[str, StringConstraints(pattern=LABEL_PATTERN)]
-ShortText = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+# No control characters in short names, no NUL in free text: PostgreSQL text cannot hold
+# NUL, so one would pass validation and then fail the insert (a 500, a failed batch).
+ShortText = Annotated[
+    str, StringConstraints(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\x7f]+$")
+]
+Detail = Annotated[str, StringConstraints(max_length=500, pattern=r"^[^\x00]*$")]
 Version = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._+-]{1,64}$")]
 Sha256Hex = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 Probability = Annotated[float, Field(ge=0.0, le=1.0, strict=True, allow_inf_nan=False)]
 NonNegative = Annotated[float, Field(ge=0.0, strict=True, allow_inf_nan=False)]
-Count = Annotated[int, Field(ge=0, strict=True)]
+Count = Annotated[int, Field(ge=0, le=2**63 - 1, strict=True)]  # a BIGINT column holds it
 
 
 class Message(BaseModel):
@@ -104,7 +119,7 @@ class Heartbeat(Message):
     dropped: Count = 0
     camera_ok: bool = True
     model_version: Version | None = None
-    last_error: Annotated[str, StringConstraints(max_length=500)] | None = None
+    last_error: Detail | None = None
 
 
 class Thresholds(Message):
@@ -155,7 +170,7 @@ class CommandAck(Message):
     device_id: Id
     site: Id
     ok: bool
-    detail: Annotated[str, StringConstraints(max_length=500)] = ""
+    detail: Detail = ""
     acked_at: UtcDatetime
 
 

@@ -19,6 +19,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from cloud.service.api.main import api_router
 from cloud.service.api.routes import ops
 from cloud.service.api.routes.dashboard import mount_dashboard
+from cloud.service.ratelimit import RateLimiter
+from cloud.service.redact import redact_access_log
 from cloud.service.services import build_services
 from cloud.service.settings import Settings
 
@@ -37,6 +39,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_url=f"{API_PREFIX}/openapi.json",
         docs_url="/docs",
     )
+    app.state.sign_in_limiter = RateLimiter(
+        settings.sign_in_failures_per_min / 60, settings.sign_in_failure_burst
+    )
+    app.state.ingest_limiter = RateLimiter(
+        settings.ingest_requests_per_s, settings.ingest_request_burst
+    )
     app.include_router(api_router, prefix=API_PREFIX)
     app.include_router(ops.router)
     mount_dashboard(app)
@@ -52,6 +60,7 @@ def lifespan_for(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContext
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        redact_access_log()  # here: uvicorn has configured its loggers by now
         services = await run_in_threadpool(build_services, settings)
         services.start(ingest=settings.run_ingest, worker=settings.run_worker, escalate=True)
         app.state.services = services
@@ -76,7 +85,9 @@ class BodyLimit:
     """Refuse a request body over `limit` bytes on `path` (413) before it is all read.
 
     Starlette spools a multipart upload to disk before the route runs; this stops an
-    oversized one at its Content-Length, or as soon as a chunked body passes the limit.
+    oversized one at its Content-Length, or as soon as a chunked body passes the limit:
+    it answers 413 itself and tells the app the client has gone. (Raising from `receive`
+    instead came out as FastAPI's 400 "error parsing the body", which catches it.)
     """
 
     def __init__(self, app: ASGIApp, path: str, limit: int) -> None:
@@ -90,24 +101,28 @@ class BodyLimit:
         if length is not None and length.isdigit() and int(length) > self.limit:
             await too_large(self.limit)(scope, receive, send)
             return
-        seen = 0
+        seen, cut_off, started = 0, False, False
 
         async def counting_receive() -> Message:
-            nonlocal seen
+            nonlocal seen, cut_off
+            if cut_off:
+                return {"type": "http.disconnect"}
             message = await receive()
             seen += len(message.get("body", b""))
             if seen > self.limit:
-                raise BodyTooLarge()
+                cut_off = True
+                if not started:
+                    await too_large(self.limit)(scope, receive, send)
+                return {"type": "http.disconnect"}
             return message
 
-        try:
-            await self.app(scope, counting_receive, send)
-        except BodyTooLarge:
-            await too_large(self.limit)(scope, receive, send)
+        async def guarded_send(message: Message) -> None:
+            nonlocal started
+            if not cut_off:  # after the 413 the app's own answer (to a "disconnect") is moot
+                started = True
+                await send(message)
 
-
-class BodyTooLarge(Exception):
-    """A chunked body went past the limit."""
+        await self.app(scope, counting_receive, guarded_send)
 
 
 def too_large(limit: int) -> JSONResponse:

@@ -160,6 +160,7 @@ class ServiceMetrics:
             buckets=JOB_BUCKETS,
         )
         self.worker_errors = Counter("vigil_worker_errors_total", "worker loop failures")
+        self.rate_limited = Counter("vigil_rate_limited_total", "requests answered 429", ("limit",))
 
     def all(self) -> list[_Metric]:
         return [m for m in vars(self).values() if isinstance(m, _Metric)]

@@ -28,6 +28,11 @@ log = logging.getLogger(__name__)
 
 QUEUE_LIMIT = 10_000
 DB_RETRY_S = (0.5, 1.0, 2.0, 5.0)
+# paho doubles its reconnect delay up to make_client's 30 s: after a 15 s broker outage the
+# ingest came back 16 s after the broker, while devices were publishing to it again and
+# their events (falls too) waited there (tests/faults, issue #9). One client per process
+# to a nearby broker: trying every few seconds costs nothing.
+RECONNECT_MAX_S = 5
 REJECT_LOG_S = 60.0
 
 
@@ -62,6 +67,7 @@ class MqttIngest:
         self._last_logged: dict[str, float] = {}
         self._connected = threading.Event()
         self._client = make_client(address, "vigil-ingest", client_id, manual_ack=True)
+        self._client.reconnect_delay_set(min_delay=1, max_delay=RECONNECT_MAX_S)
         self._client.on_connect = self._on_connect
         self._client.on_disconnect = self._on_disconnect
         self._client.on_message = self._on_message
@@ -147,8 +153,10 @@ class MqttIngest:
         """Store a batch, waiting out a database outage (the broker keeps unacked messages).
 
         False when the service stops before the database came back: those messages stay
-        unacknowledged. A batch failing for any other reason is counted, logged and
-        acknowledged, so that one bad batch cannot stall ingest forever.
+        unacknowledged. A batch failing for any other reason is stored again one message
+        at a time, so one message the database refuses costs only itself, not the (up to
+        `batch_size`) others with it; that message is counted, logged and acknowledged, so
+        that it cannot stall ingest forever.
         """
         attempt = 0
         while True:
@@ -163,9 +171,13 @@ class MqttIngest:
                 if self._stop.wait(delay):
                     return False
             except Exception:  # noqa: BLE001 - the loop must survive; counted and logged
+                if len(batch) == 1:
+                    self._metrics.ingest_errors.inc(stage="message")
+                    log.exception("MQTT ingest: a message on %s was dropped", batch[0].topic)
+                    return True
                 self._metrics.ingest_errors.inc(stage="batch")
-                log.exception("MQTT ingest: a batch of %d messages failed", len(batch))
-                return True
+                log.exception("MQTT ingest: a batch of %d failed; one by one now", len(batch))
+                return all(self._store_until_done([item]) for item in batch)
 
     def _store(self, batch: list[Received]) -> None:
         events: list[ActionEvent] = []

@@ -62,6 +62,14 @@ class Settings(BaseSettings):
     alert_webhook_retries: int = Field(3, ge=0, le=10, description="retries per escalation")
     alert_webhook_backoff_s: float = Field(1.0, ge=0, le=60, description="first retry delay")
     alert_webhook_timeout_s: float = Field(5.0, gt=0, le=60, description="per attempt")
+    sign_in_failures_per_min: float = Field(
+        30.0, ge=0, description="bad tokens an address may try per minute, after its burst (0: off)"
+    )
+    sign_in_failure_burst: int = Field(30, ge=1, description="bad tokens tried in a row")
+    ingest_requests_per_s: float = Field(
+        50.0, ge=0, description="HTTP ingest requests per device per second (0: off)"
+    )
+    ingest_request_burst: int = Field(200, ge=1, description="HTTP ingest requests at once")
 
     @field_validator("data_dir")
     @classmethod

@@ -60,7 +60,7 @@ def test_an_upload_that_is_not_a_video_is_422(server: Server) -> None:
     device = create_random_device(server)
     response = upload(server, device, make_clip_meta(device), b"RIFF" + os.urandom(5000))
     assert response.status_code == 422
-    assert "not a video" in response.json()["detail"]
+    assert "not a video" in response.json()["detail"][0]["msg"]
     bad_meta = upload(server, device, {"clip_id": "nope"}, b"x")
     assert bad_meta.status_code == 422
     with server.client(server.admin) as client:

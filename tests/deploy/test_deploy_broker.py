@@ -111,6 +111,22 @@ def test_a_device_reads_its_commands_and_the_model_but_nobody_elses(
     cloud.publish(f"{ROOT}/{SITE}/model", b"", retain=True)  # clear the retained message
 
 
+def test_a_device_cannot_listen_in_through_wildcards(
+    broker: Broker, sessions: list[Session]
+) -> None:
+    """A subscription is granted, but the broker delivers only what the ACL lets it read."""
+    snoop = login(broker, "room2", sessions)
+    snoop.subscribe("#", f"{ROOT}/#", f"{ROOT}/+/+/events", f"{ROOT}/+/+/cmd", "$SYS/#")
+    device = login(broker, "room1", sessions)
+    cloud = login(broker, CLOUD_USER, sessions)
+    device.publish(topic("room1", "events"), b"room1 event")
+    device.publish(topic("room1", "status"), b"room1 status")
+    cloud.publish(topic("room1", "cmd"), b"room1 command")
+    cloud.publish(topic("room2", "cmd"), b"sentinel")  # the snoop's own: it does arrive
+    wait_for(lambda: b"sentinel" in [m.payload for m in list(snoop.received)], 10, "sentinel")
+    assert {m.topic for m in list(snoop.received)} == {topic("room2", "cmd")}
+
+
 def test_the_cloud_cannot_publish_as_a_device(broker: Broker, sessions: list[Session]) -> None:
     watcher = login(broker, CLOUD_USER, sessions)
     watcher.subscribe(*INGEST_FILTERS)

@@ -8,10 +8,10 @@ from fastapi import APIRouter, HTTPException, Query, status
 from sqlalchemy import select
 
 from cloud.service.alerts import AlertAlreadyAcknowledged, AlertNotFound, acknowledge
-from cloud.service.api.deps import CurrentViewer, ServicesDep, SessionDep
+from cloud.service.api.deps import CurrentViewer, RowId, ServicesDep, SessionDep
 from cloud.service.db.models import Alert, AlertEscalation
 from cloud.service.schemas import AlertAcknowledge, AlertPublic, EscalationPublic
-from shared.messages import utc_now
+from shared.messages import Id, utc_now
 
 router = APIRouter(prefix="/alerts", tags=["alerts"])
 
@@ -21,7 +21,7 @@ def list_alerts(
     session: SessionDep,
     _: CurrentViewer,
     state: Literal["open", "acknowledged", "all"] = "open",
-    site: str | None = None,
+    site: Id | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[AlertPublic]:
     """Alerts, newest first: open (not acknowledged) by default."""
@@ -37,7 +37,7 @@ def list_alerts(
 
 
 @router.get("/{alert_id}")
-def read_alert(alert_id: int, session: SessionDep, _: CurrentViewer) -> AlertPublic:
+def read_alert(alert_id: RowId, session: SessionDep, _: CurrentViewer) -> AlertPublic:
     """One alert."""
     alert = session.get(Alert, alert_id)
     if alert is None:
@@ -47,7 +47,7 @@ def read_alert(alert_id: int, session: SessionDep, _: CurrentViewer) -> AlertPub
 
 @router.post("/{alert_id}/acknowledge")
 def acknowledge_alert(
-    alert_id: int,
+    alert_id: RowId,
     body: AlertAcknowledge,
     session: SessionDep,
     services: ServicesDep,
@@ -68,7 +68,7 @@ def acknowledge_alert(
 
 @router.get("/{alert_id}/escalations")
 def list_escalations(
-    alert_id: int, session: SessionDep, _: CurrentViewer
+    alert_id: RowId, session: SessionDep, _: CurrentViewer
 ) -> list[EscalationPublic]:
     """The escalations sent for an alert, oldest first."""
     rows = session.scalars(

@@ -10,7 +10,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse
 from pydantic import ValidationError
 
-from cloud.service.api.deps import CurrentDevice, CurrentViewer, ServicesDep, SessionDep
+from cloud.service.api.deps import (
+    CurrentViewer,
+    IngestingDevice,
+    Offset,
+    ServicesDep,
+    SessionDep,
+    invalid_input,
+)
 from cloud.service.clip_frames import frame_sheet
 from cloud.service.clips import (
     ClipConflict,
@@ -26,7 +33,7 @@ from cloud.service.clips import (
     store_clip,
 )
 from cloud.service.schemas import ClipLabelCreate, ClipPublic
-from shared.messages import ClipMeta, utc_now
+from shared.messages import ClipMeta, Id, utc_now
 from shared.video import VideoError
 
 router = APIRouter(prefix="/clips", tags=["clips"])
@@ -37,7 +44,7 @@ def upload_clip(
     meta: Annotated[str, Form(description="ClipMeta as JSON")],
     video: Annotated[UploadFile, File(description="the clip (any container OpenCV decodes)")],
     response: Response,
-    device: CurrentDevice,
+    device: IngestingDevice,
     session: SessionDep,
     services: ServicesDep,
 ) -> ClipPublic:
@@ -56,7 +63,7 @@ def upload_clip(
     except ClipTooLarge as exc:
         raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, str(exc)) from None
     except NotAVideo as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
+        raise invalid_input(("body", "video"), str(exc)) from None
     try:
         clip, created = store_clip(
             session, clip_meta, upload, services.settings.data_dir / "clips", utc_now()
@@ -74,10 +81,10 @@ def read_clips(
     session: SessionDep,
     _: CurrentViewer,
     labelled: bool | None = None,
-    device_id: str | None = None,
-    site: str | None = None,
+    device_id: Id | None = None,
+    site: Id | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> list[ClipPublic]:
     """Clips to label: unlabelled first, then the most uncertain first."""
     rows = list_clips(session, labelled, device_id, site, limit, offset)
@@ -150,6 +157,6 @@ def put_clip_label(
     except ClipNotFound as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
     except LabelNotAllowed as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
+        raise invalid_input(("body", "label"), str(exc)) from None
     session.commit()
     return ClipPublic.model_validate(clip)

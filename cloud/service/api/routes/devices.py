@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, status
@@ -11,10 +10,11 @@ from sqlalchemy import select
 
 from cloud.service.api.deps import (
     CurrentAdmin,
-    CurrentDevice,
     CurrentViewer,
+    IngestingDevice,
     ServicesDep,
     SessionDep,
+    invalid_input,
 )
 from cloud.service.db.models import Device, DeviceCommand, HeartbeatRecord
 from cloud.service.devices import (
@@ -34,7 +34,7 @@ from cloud.service.schemas import (
     DeviceRegistered,
     HeartbeatPublic,
 )
-from shared.messages import Command, Heartbeat, utc_now
+from shared.messages import Command, Heartbeat, Id, UtcDatetime, utc_now
 from shared.topics import device_topic
 
 router = APIRouter(prefix="/devices", tags=["devices"])
@@ -61,7 +61,7 @@ def create_device(
 
 @router.get("")
 def list_devices(
-    session: SessionDep, _: CurrentViewer, site: str | None = None
+    session: SessionDep, _: CurrentViewer, site: Id | None = None
 ) -> list[DevicePublic]:
     """Every device with its status and last heartbeat."""
     query = select(Device).order_by(Device.site, Device.id)
@@ -71,7 +71,7 @@ def list_devices(
 
 
 @router.get("/{device_id}")
-def read_device(device_id: str, session: SessionDep, _: CurrentViewer) -> DevicePublic:
+def read_device(device_id: Id, session: SessionDep, _: CurrentViewer) -> DevicePublic:
     """One device's status."""
     try:
         return DevicePublic.model_validate(get_device(session, device_id))
@@ -81,7 +81,7 @@ def read_device(device_id: str, session: SessionDep, _: CurrentViewer) -> Device
 
 @router.post("/{device_id}/heartbeat", status_code=status.HTTP_204_NO_CONTENT)
 def post_heartbeat(
-    device_id: str, heartbeat: Heartbeat, device: CurrentDevice, services: ServicesDep
+    device_id: Id, heartbeat: Heartbeat, device: IngestingDevice, services: ServicesDep
 ) -> None:
     """A device reports its health (HTTP fallback for its MQTT status topic)."""
     try:
@@ -96,10 +96,10 @@ def post_heartbeat(
 
 @router.get("/{device_id}/heartbeats")
 def list_heartbeats(
-    device_id: str,
+    device_id: Id,
     session: SessionDep,
     _: CurrentViewer,
-    since: datetime | None = None,
+    since: Annotated[UtcDatetime | None, Query(description="with a time zone")] = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
 ) -> list[HeartbeatPublic]:
     """Heartbeat history, newest first, for the dashboard's charts."""
@@ -112,7 +112,7 @@ def list_heartbeats(
 
 @router.get("/{device_id}/commands")
 def list_commands(
-    device_id: str,
+    device_id: Id,
     session: SessionDep,
     _: CurrentViewer,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
@@ -129,7 +129,7 @@ def list_commands(
 
 @router.post("/{device_id}/commands", status_code=status.HTTP_202_ACCEPTED)
 def send_command(
-    device_id: str,
+    device_id: Id,
     body: CommandCreate,
     session: SessionDep,
     services: ServicesDep,
@@ -152,7 +152,7 @@ def send_command(
     except DeviceNotFound as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
     except ValueError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
+        raise invalid_input(("body",), str(exc)) from None
     row = DeviceCommand(
         id=command.command_id,
         device_id=device.id,

@@ -3,23 +3,31 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, status
 from sqlalchemy import select
 
-from cloud.service.api.deps import CurrentDevice, CurrentViewer, ServicesDep, SessionDep
+from cloud.service.api.deps import (
+    INT64_MAX,
+    CurrentViewer,
+    IngestingDevice,
+    ServicesDep,
+    SessionDep,
+)
 from cloud.service.db.models import Event
 from cloud.service.ingest import Rejected, check_identity
 from cloud.service.schemas import EventBatch, EventPublic, IngestReceipt
 from shared.labels import Severity
+from shared.messages import Id, Label, UtcDatetime
 
 router = APIRouter(prefix="/events", tags=["events"])
 
 
 @router.post("")
-def ingest_events(batch: EventBatch, device: CurrentDevice, services: ServicesDep) -> IngestReceipt:
+def ingest_events(
+    batch: EventBatch, device: IngestingDevice, services: ServicesDep
+) -> IngestReceipt:
     """Store a batch of the device's own events; duplicates (by event_id) are skipped."""
     started = time.monotonic()
     try:
@@ -37,12 +45,16 @@ def ingest_events(batch: EventBatch, device: CurrentDevice, services: ServicesDe
 def list_events(
     session: SessionDep,
     _: CurrentViewer,
-    device_id: str | None = None,
-    site: str | None = None,
-    action: str | None = None,
+    device_id: Id | None = None,
+    site: Id | None = None,
+    action: Label | None = None,
     severity: Severity | None = None,
-    since: Annotated[datetime | None, Query(description="started at or after")] = None,
-    before_id: Annotated[int | None, Query(description="page: events older than this id")] = None,
+    since: Annotated[
+        UtcDatetime | None, Query(description="started at or after (with a time zone)")
+    ] = None,
+    before_id: Annotated[
+        int | None, Query(le=INT64_MAX, description="page: events older than this id")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[EventPublic]:
     """Events, newest first, filtered."""

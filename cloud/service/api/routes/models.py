@@ -26,7 +26,7 @@ from cloud.service.schemas import (
     PromotionResult,
 )
 from cloud.service.services import Services
-from shared.messages import Id, ModelAnnouncement
+from shared.messages import Id, ModelAnnouncement, Version
 
 router = APIRouter(prefix="/models", tags=["models"])
 
@@ -81,7 +81,7 @@ def roll_back(session: SessionDep, services: ServicesDep, admin: CurrentAdmin) -
 
 @router.get("/{version}")
 def read_model(
-    version: str, session: SessionDep, services: ServicesDep, _: CurrentViewer
+    version: Version, session: SessionDep, services: ServicesDep, _: CurrentViewer
 ) -> ModelVersionPublic:
     """One model version with its metrics."""
     try:
@@ -92,7 +92,7 @@ def read_model(
 
 @router.get("/{version}/artifact", response_class=FileResponse)
 def read_artifact(
-    version: str, session: SessionDep, services: ServicesDep, _: CurrentPrincipal
+    version: Version, session: SessionDep, services: ServicesDep, _: CurrentPrincipal
 ) -> FileResponse:
     """The ONNX file; `X-Vigil-Sha256` and `X-Vigil-Signature` let the device verify it."""
     try:
@@ -109,7 +109,7 @@ def read_artifact(
 
 @router.post("/{version}/promote")
 def promote_model(
-    version: str,
+    version: Version,
     body: PromoteRequest,
     session: SessionDep,
     services: ServicesDep,

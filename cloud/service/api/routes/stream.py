@@ -6,13 +6,14 @@ from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 
 from cloud.service.api.deps import ServicesDep, StreamViewer
+from shared.messages import Id
 
 router = APIRouter(tags=["live"])
 
 
 @router.get("/stream", response_class=StreamingResponse)
 def live_stream(
-    services: ServicesDep, _: StreamViewer, site: str | None = None
+    services: ServicesDep, _: StreamViewer, site: Id | None = None
 ) -> StreamingResponse:
     """SSE: `event`, `alert` and `device` messages (of one `site`, or all).
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException, status
 from sqlalchemy import select
 
-from cloud.service.api.deps import CurrentAdmin, SessionDep
+from cloud.service.api.deps import CurrentAdmin, RowId, SessionDep
 from cloud.service.auth import Role, issue_token
 from cloud.service.db.models import ApiToken
 from cloud.service.schemas import TokenCreate, TokenCreated, TokenPublic
@@ -30,7 +30,7 @@ def list_tokens(session: SessionDep, _: CurrentAdmin) -> list[TokenPublic]:
 
 
 @router.delete("/{token_id}", status_code=status.HTTP_204_NO_CONTENT)
-def revoke_token(token_id: int, session: SessionDep, _: CurrentAdmin) -> None:
+def revoke_token(token_id: RowId, session: SessionDep, _: CurrentAdmin) -> None:
     """Revoke a token at once."""
     row = session.get(ApiToken, token_id)
     if row is None:

@@ -10,7 +10,13 @@ from fastapi.responses import FileResponse, PlainTextResponse
 from sqlalchemy import select
 
 from cloud.service import jobs
-from cloud.service.api.deps import CurrentAdmin, CurrentViewer, ServicesDep, SessionDep
+from cloud.service.api.deps import (
+    CurrentAdmin,
+    CurrentViewer,
+    ServicesDep,
+    SessionDep,
+    invalid_input,
+)
 from cloud.service.db.models import TrainingJob
 from cloud.service.job_dataset import DatasetNotAllowed, resolve_folder
 from cloud.service.schemas import FolderDataset, TrainingJobCreate, TrainingJobPublic
@@ -28,7 +34,7 @@ def create_training_job(
         try:
             resolve_folder(body.dataset.path, services.settings.dataset_roots)
         except DatasetNotAllowed as exc:
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
+            raise invalid_input(("body", "dataset", "path"), str(exc)) from None
     job = jobs.create_job(session, body, admin.name, utc_now())
     session.commit()
     return TrainingJobPublic.model_validate(job)
