@@ -31,6 +31,13 @@ def machine() -> dict[str, Any]:
             info["gpu"] = torch.cuda.get_device_name(0)
     except ImportError:
         pass
+    for module in ("onnxruntime", "cv2", "numpy"):
+        try:
+            info[module] = __import__(module).__version__
+        except ImportError:
+            pass
+    # The development machine is shared: what else ran is part of the result.
+    info["loadavg"] = [round(x, 2) for x in os.getloadavg()]
     return info
 
 
@@ -50,6 +57,13 @@ def git_commit() -> str | None:
         return out.stdout.strip() or None
     except OSError:
         return None
+
+
+def cli_settings(args: Any, drop: tuple[str, ...] = ()) -> dict[str, Any]:
+    """A script's parsed arguments as JSON values (paths as text), less `drop`."""
+    return {
+        k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items() if k not in drop
+    }
 
 
 def write_result(name: str, payload: dict[str, Any], out: Path | None = None) -> Path:

@@ -1,0 +1,183 @@
+"""bench/report.py renders docs/BENCHMARKS.md from result JSONs: figures in, 'not run' out."""
+
+from __future__ import annotations
+
+import importlib
+import json
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+MACHINE = {"cpu": "Test CPU", "cores": 2, "python": "3.11.7", "loadavg": [1.5, 1.0, 0.5]}
+
+
+@pytest.fixture
+def report(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
+    monkeypatch.syspath_prepend(str(REPO))  # bench/ is a folder of scripts, not installed
+    return importlib.import_module("bench.report")
+
+
+def write(folder: Path, name: str, record: dict) -> None:
+    base = {"benchmark": name, "command": f"python bench/{name[:-5]}.py", "machine": MACHINE}
+    (folder / name).write_text(json.dumps({**base, **record}))
+
+
+def soak_record() -> dict:
+    memory = {
+        "start_mb": 150.0,
+        "after_1_min_mb": 152.5,
+        "end_mb": 153.25,
+        "max_mb": 154.0,
+        "slope_mb_per_min": 0.31,
+        "slope_mb_per_min_after_1_min": 0.07,
+    }
+    minutes = [
+        {
+            "minute": m,
+            "events": 1500,
+            "lag_ms_p50": 12.5 + m,
+            "lag_ms_p95": 80.0,
+            "lag_ms_max": 300.0,
+        }
+        for m in range(2)
+    ]
+    samples = [
+        {"t_s": t, "serve_rss_mb": 150.0 + t / 60, "broker_rss_mb": 8.5, "loadavg_1m": 3.0}
+        for t in (0.0, 60.0, 120.0)
+    ]
+    return {
+        "settings": {
+            "devices": 100,
+            "sites": 10,
+            "fleet": "paho",
+            "minutes": 2.0,
+            "heartbeat_s": 10.0,
+            "event_period_s": 4.0,
+            "fall_share": 0.01,
+            "server": "vigil serve",
+        },
+        "events_acked": 3000,
+        "events_stored": 3000,
+        "events_lost": 0,
+        "heartbeats_acked": 1200,
+        "heartbeats_stored": 1200,
+        "heartbeats_lost": 0,
+        "lost_zero": True,
+        "alerts_opened": 14,
+        "fall_starts_stored": 14,
+        "serve_rss": memory,
+        "broker_rss": memory,
+        "lag_by_minute": minutes,
+        "samples": samples,
+        "loadavg_1m": {"start": 2.5, "end": 3.5, "max": 4.75},
+    }
+
+
+def alert_record() -> dict:
+    falls = [
+        {
+            "seed": 101,
+            "detected": True,
+            "streamed": True,
+            "fall_start_s": 12.0,
+            "detect_video_s": 13.5,
+            "fall_to_edge_s": 1.85,
+            "fall_to_sse_s": 1.87,
+            "edge_to_sse_ms": 21.0,
+            "false_alarms": 0,
+            "start_slack_s": 0.2,
+        },
+        {"seed": 102, "detected": False, "false_alarms": 1, "start_slack_s": 0.25},
+    ]
+    dist = {"p50": 1.87, "p95": 1.87, "max": 1.87, "n": 1}
+    return {
+        "settings": {
+            "seeds": [101, 102],
+            "videos": "default scenario",
+            "agent": "vigil edge run",
+            "parallel": 2,
+            "server": "vigil serve",
+        },
+        "student": {"source": "given", "path": "student.onnx"},
+        "falls": falls,
+        "falls_scripted": 2,
+        "falls_detected": 1,
+        "fall_alerts_streamed": 1,
+        "false_alarms": 1,
+        "alerts_printed": 2,
+        "alerts_printed_and_streamed": 2,
+        "fall_to_sse_s": dist,
+        "edge_to_sse_ms": {**dist, "p50": 21.0},
+        "edge_to_stored_ms": dist,
+        "stored_to_sse_ms": dist,
+        "start_slack_s_max": 0.25,
+    }
+
+
+def test_renders_figures_from_json_and_not_run_for_the_rest(report, tmp_path: Path) -> None:
+    results, img = tmp_path / "results", tmp_path / "img"
+    results.mkdir()
+    write(results, "soak.json", soak_record())
+    write(results, "alert_latency.json", alert_record())
+
+    doc = report.render(results, img)
+
+    assert "| vigil serve (API + ingest) | 150.0 | 152.5 | 153.2 | 154.0 | 0.31 | 0.07 |" in doc
+    assert "| events | 3,000 | 3,000 | 0 |" in doc
+    assert "| 1 | 1,500 | 13.5 | 80.0 | 300.0 | 3.0 |" in doc  # minute 1's lag, load
+    assert "Lost = 0 (counted from the database): **yes**" in doc
+    assert "| scripted fall -> alert on the stream | 1.87 s |" in doc
+    assert "| scripted fall -> detecting window's end (video time) | 1.50 s |" in doc
+    assert "Falls scripted 2, detected 1" in doc
+    assert "Missed falls: seed 102" in doc
+    assert "Command: `python bench/soak.py`. Machine: Test CPU, 2 cores" in doc
+    assert "load average 1.5, 1.0, 0.5" in doc
+    for absent in ("faults.json", "bad_inputs.json", "edge_throughput.json", "ingest.json"):
+        assert f"**Not run**: `bench/results/{absent}` is absent" in doc
+    assert sorted(p.name for p in img.glob("*.png")) == ["alert_latency.png", "soak.png"]
+
+
+def test_an_unknown_result_shape_still_shows_its_figures(report, tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        "bad_inputs.json",
+        {
+            "tried": 250,
+            "rejected": 250,
+            "crashed": False,
+            "cases": [{"kind": "mqtt", "n": 200, "ok": True}],
+        },
+    )
+    doc = report.render(tmp_path, tmp_path / "img")
+    assert "| tried | 250 |" in doc
+    assert "| crashed | no |" in doc
+    assert "| mqtt | 200 | yes |" in doc
+
+
+def kd_summary(acc: dict[str, float]) -> dict:
+    """A kd_quality summary with one seed: each model's clip accuracy, the rest absent."""
+    summary: dict = {m: {"accuracy_clip": {"mean": a, "std": None, "n": 1}} for m, a in acc.items()}
+    summary["goals"] = {"teacher_fall_auc_window": {"value": 0.93, "goal": ">= 0.9", "met": True}}
+    return {**summary, "teacher_kind": "pose", "chosen_kd": [{"temperature": 4.0, "lam": 0.5}]}
+
+
+def test_every_kd_result_is_rendered_split_by_split(report, tmp_path: Path) -> None:
+    acc = {"teacher": 0.9, "student_scratch": 0.6, "student_kd": 0.7, "student_kd_unlabeled": 0.75}
+    split = {"test_where": "subject=gmdcsa:S1", "val_where": None, "per_seed": [{"seed": 0}]}
+    record = {
+        "settings": {"seeds": [0, 1]},
+        "splits": {"loso_S1": {**split, "summary": kd_summary(acc)}},
+    }
+    write(tmp_path, "kd_fall_pose.json", record)
+
+    doc = report.render(tmp_path, tmp_path / "img")
+
+    assert "### `kd_fall_pose.json`, split `loso_S1`" in doc
+    assert "seed 0 only (seed 1 did not finish)" in doc
+    assert "| teacher (pose) | 0.900 |" in doc
+    assert "| student, KD (T=4, lam=0.5 by sweep) | 0.700 |" in doc
+    assert "| student, KD + unlabelled held-out video | 0.750 |" in doc
+    assert "| teacher fall AUC (window) >= 0.9 | 0.930 | yes |" in doc
+    assert "**Not run**: `bench/results/kd_synthetic.json` is absent" in doc
