@@ -20,6 +20,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     synth.add_argument("--size", type=int, default=112, help="frame size in pixels (square)")
     synth.add_argument("--seconds", type=float, default=3.0, help="clip length")
     synth.add_argument("--fps", type=float, default=15.0)
+    synth.add_argument(
+        "--site-seed",
+        type=int,
+        default=None,
+        help="film every other clip in the room of this scene seed (a scenario's --seed)",
+    )
     synth.set_defaults(handler=run_synth)
 
     scenario = sub.add_parser("scenario", help="write one scripted video and its timeline")
@@ -43,6 +49,7 @@ def run_synth(args: argparse.Namespace) -> int:
         args.out,
         clips_per_class=args.clips_per_class,
         seed=args.seed,
+        site_seed=args.site_seed,
         size=args.size,
         seconds=args.seconds,
         fps=args.fps,

@@ -84,7 +84,7 @@ def test_tiny_dataset_has_every_class_and_a_correct_manifest(tmp_path: Path) -> 
     with manifest.open(newline="") as f:
         reader = csv.DictReader(f)
         rows = list(reader)
-    assert reader.fieldnames == ["path", "label", "seed", "group"]
+    assert reader.fieldnames == ["path", "label", "seed", "group", "room"]
     assert [r["label"] for r in rows] == list(DEFAULT_LABELS)
     for row in rows:
         assert row["path"] == f"{row['label']}/{row['label']}_0000.mp4"
@@ -101,6 +101,26 @@ def test_split_groups_cycle_through_five(tmp_path: Path) -> None:
     with manifest.open(newline="") as f:
         groups = [row["group"] for row in csv.DictReader(f)]
     assert groups == ["0", "1", "2", "3", "4", "0"]
+
+
+def test_site_clips_share_the_sites_room_camera_and_resident(tmp_path: Path) -> None:
+    site = 7
+    empty_site = _stack(render_clip(NO_PERSON, 99, 64, 0.5, site=site))
+    empty_other = _stack(render_clip(NO_PERSON, 98, 64, 0.5, site=site))
+    empty_own = _stack(render_clip(NO_PERSON, 98, 64, 0.5))
+    # The same room (noise aside) whatever the clip's seed; a clip without a site has its own.
+    assert np.abs(empty_site - empty_other).mean() < 0.25 * np.abs(empty_own - empty_other).mean()
+    assert build_scene(98, 64, site).body == build_scene(site, 64).body  # the site's resident
+    assert build_scene(98, 64, site).room.wall == build_scene(5, 64, site).room.wall
+    # ... while the motion is the clip's own: two site clips of one action differ.
+    walk_a = _stack(render_clip("walking", 98, 64, 1.0, site=site))
+    walk_b = _stack(render_clip("walking", 99, 64, 1.0, site=site))
+    assert np.abs(walk_a - walk_b).mean() > 1.0
+
+    manifest = write_synth_dataset(tmp_path, clips_per_class=4, size=32, seconds=0.2,
+                                   labels=("waving",), site_seed=site)
+    with manifest.open(newline="") as f:
+        assert [row["room"] for row in csv.DictReader(f)] == ["site", "own", "site", "own"]
 
 
 def test_clip_seeds_differ_by_label_and_index_and_are_stable() -> None:

@@ -30,6 +30,8 @@ def prepare_data(spec: JobSpec) -> Path:
             size=dataset.size,
             seconds=dataset.seconds,
             fps=dataset.fps,
+            site_seed=dataset.site_seed,
+            site_share=dataset.site_share,
         )
         source = spec.synth_dir
     else:

@@ -11,14 +11,26 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 from shared.datasets.splits import parse_where
 from shared.messages import ActionEvent, CommandKind, Id, Label, Thresholds
 
-Name = Annotated[str, StringConstraints(min_length=1, max_length=200)]
-Note = Annotated[str, StringConstraints(max_length=2000)]
+# PostgreSQL text cannot hold NUL: refused here (422) rather than by the insert (500).
+NO_NUL = r"^[^\x00]*$"
+Name = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=NO_NUL)]
+Note = Annotated[str, StringConstraints(max_length=2000, pattern=NO_NUL)]
 MAX_BATCH = 1000
+# The trainer seeds torch (64 bits) with seed * 1_000_003 + ...: a larger seed would be
+# accepted here and fail the job later.
+SEED_MAX = 2**32 - 1
 
 
 class Request(BaseModel):
@@ -35,7 +47,7 @@ class Public(BaseModel):
 class DeviceCreate(Request):
     device_id: Id = Field(description="unique device id; also its MQTT user name")
     site: Id = Field(description="the care home the device belongs to")
-    name: Annotated[str, StringConstraints(max_length=200)] = ""
+    name: Annotated[str, StringConstraints(max_length=200, pattern=NO_NUL)] = ""
 
 
 class DevicePublic(Public):
@@ -75,6 +87,15 @@ class CommandCreate(Request):
         None
     )
     thresholds: Thresholds | None = None
+
+    @model_validator(mode="after")
+    def _payload_matches_kind(self) -> CommandCreate:
+        """The rule `shared.messages.Command` enforces, checked here so it is a plain 422."""
+        if self.kind is CommandKind.SWITCH_MODEL and self.model_version is None:
+            raise ValueError("switch_model needs model_version")
+        if self.kind is CommandKind.SET_THRESHOLDS and self.thresholds is None:
+            raise ValueError("set_thresholds needs thresholds")
+        return self
 
 
 class CommandPublic(Public):
@@ -209,17 +230,27 @@ class SyntheticDataset(Request):
     size: int = Field(112, ge=32, le=320, description="frame side in pixels")
     seconds: float = Field(4.0, ge=1.0, le=30.0)
     fps: int = Field(15, ge=5, le=30)
-    seed: int = Field(0, ge=0)
+    seed: int = Field(0, ge=0, le=SEED_MAX)
+    site_seed: int | None = Field(
+        None,
+        ge=0,
+        le=SEED_MAX,
+        description="film every other clip in the room and camera of this scene seed "
+        "(the room a scenario of that seed shows): the site's own footage",
+    )
+    site_share: float = Field(
+        0.5, gt=0, le=1, description="the share of the clips filmed in the site's room"
+    )
 
 
 class FolderDataset(Request):
     """A video folder on the server, under one of VIGIL_DATASET_ROOTS."""
 
     kind: Literal["folder"] = "folder"
-    path: Annotated[str, StringConstraints(min_length=1, max_length=1000)]
+    path: Annotated[str, StringConstraints(min_length=1, max_length=1000, pattern=NO_NUL)]
 
 
-Where = Annotated[str, StringConstraints(max_length=200)]
+Where = Annotated[str, StringConstraints(max_length=200, pattern=NO_NUL)]
 
 
 class TrainingJobCreate(Request):
@@ -232,7 +263,7 @@ class TrainingJobCreate(Request):
     sweep: bool = Field(False, description="try several (T, lam) and keep the best")
     test_where: Where | None = None
     val_where: Where | None = None
-    seed: int = Field(0, ge=0)
+    seed: int = Field(0, ge=0, le=SEED_MAX)
     teacher_size: int = Field(112, ge=32, le=224)
     student_size: int = Field(32, ge=16, le=112)
     promotion: Literal["never", "if_better", "always"] = "if_better"

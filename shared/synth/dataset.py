@@ -1,7 +1,10 @@
 """Writing the synthetic dataset: class folders of mp4 clips and a manifest.
 
 The manifest's `group` column (clip index mod 5) is a split key: `--test-where group=4`
-holds out a fifth of every class without splitting at random by file.
+holds out a fifth of every class without splitting at random by file. With a site seed,
+a share of the clips (`site_share`, spread evenly over the indices) is filmed in that
+site's room, by its camera, of its resident (`room=site`), the rest each in a room of its
+own (`room=own`): a site's own footage beside varied rooms.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from shared.synth.actions import ACTIONS
 from shared.synth.render import check_request, render_clip
 from shared.video import write_video
 
-MANIFEST_COLUMNS = ("path", "label", "seed", "group")
+MANIFEST_COLUMNS = ("path", "label", "seed", "group", "room")
 GROUPS = 5
 
 
@@ -50,6 +53,8 @@ def write_synth_dataset(
     fps: float = 15.0,
     labels: Sequence[str] = DEFAULT_LABELS,
     progress: Callable[[int, int], None] | None = None,
+    site_seed: int | None = None,
+    site_share: float = 0.5,
 ) -> Path:
     """Write `out/<label>/<label>_NNNN.mp4` for every label and `out/manifest.csv`."""
     _check(clips_per_class, labels)
@@ -60,8 +65,12 @@ def write_synth_dataset(
         for index in range(clips_per_class):
             own_seed = clip_seed(seed, label, index)
             path = clip_path(label, index)
-            write_video(out / path, render_clip(label, own_seed, size, seconds, fps), fps)
-            rows.append((path, label, str(own_seed), str(index % GROUPS)))
+            at_site = site_seed is not None and (index * site_share) % 1.0 < site_share
+            site = site_seed if at_site else None
+            frames = render_clip(label, own_seed, size, seconds, fps, site)
+            write_video(out / path, frames, fps)
+            room = "own" if site is None else "site"
+            rows.append((path, label, str(own_seed), str(index % GROUPS), room))
             if progress is not None:
                 progress(len(rows), total)
     manifest = out / "manifest.csv"

@@ -116,11 +116,13 @@ def _check_label(label: str) -> None:
 
 
 def render_clip_with_masks(label: str, seed: int, size: int = 112, seconds: float = 3.0,
-                           fps: float = 15.0, with_masks: bool = True) -> RenderedClip:
-    """One clip of `label`; with the person's visible pixels per frame when asked."""
+                           fps: float = 15.0, with_masks: bool = True,
+                           site: int | None = None) -> RenderedClip:
+    """One clip of `label` (in the room of `site` when given); with the person's visible
+    pixels per frame when asked."""
     _check_label(label)
     check_request(size, seconds, fps)
-    scene = build_scene(seed, size)
+    scene = build_scene(seed, size, site)
     rng = stream(seed, "motion")
     motion = ACTIONS[label](start_pose(label, scene.setting, rng), seconds, scene.setting, rng)
     visible = np.full(frame_count(seconds, fps), label != NO_PERSON)
@@ -128,6 +130,7 @@ def render_clip_with_masks(label: str, seed: int, size: int = 112, seconds: floa
 
 
 def render_clip(label: str, seed: int, size: int = 112, seconds: float = 3.0,
-                fps: float = 15.0) -> list[np.ndarray]:
-    """`size` x `size` BGR uint8 frames of one clip of `label`, the same for the same seed."""
-    return render_clip_with_masks(label, seed, size, seconds, fps, with_masks=False).frames
+                fps: float = 15.0, site: int | None = None) -> list[np.ndarray]:
+    """`size` x `size` BGR uint8 frames of one clip of `label`, the same for the same seed
+    (and site: the room and camera, see `build_scene`)."""
+    return render_clip_with_masks(label, seed, size, seconds, fps, False, site).frames

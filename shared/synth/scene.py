@@ -33,11 +33,17 @@ class Scene:
     sensor: Sensor
 
 
-def build_scene(seed: int, size: int) -> Scene:
-    person = stream(seed, "person")
+def build_scene(seed: int, size: int, site: int | None = None) -> Scene:
+    """The person, room and camera of `site` (default: `seed`); everything else of `seed`.
+
+    A site seed stands for one care-home room: its camera and its resident. Clips rendered
+    with it are that room's own footage (other moments, other motions, other distractors).
+    """
+    place = seed if site is None else site
+    person = stream(place, "person")
     body = random_body(person)
-    room = random_room(stream(seed, "room"), size, body)
+    room = random_room(stream(place, "room"), size, body)
     look = random_appearance(person, avoid=(room.wall, room.floor))
     setting = Setting(body=body, stage=room.stage, speed=float(person.uniform(0.28, 0.5)),
                       stoop=float(person.uniform(0.0, 0.2)))
-    return Scene(body, look, room, setting, random_sensor(stream(seed, "camera"), size))
+    return Scene(body, look, room, setting, random_sensor(stream(place, "camera"), size))
