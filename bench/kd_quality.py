@@ -2,10 +2,20 @@
 
     python bench/kd_quality.py --dataset synthetic            # -> bench/results/kd_synthetic.json
     python bench/kd_quality.py --dataset upfall               # -> bench/results/kd_upfall.json
+    python bench/kd_quality.py --dataset upfall --teacher pose --unlabeled-heldout
+                                                              # -> bench/results/kd_upfall_pose.json
+    python bench/kd_quality.py --dataset fall --teacher pose --unlabeled-heldout
+                                                              # -> bench/results/kd_fall_pose.json
 
 Each seed runs the real pipeline (`cloud.pipeline.run_pipeline`) with the sweep on;
 the JSON keeps every seed's report and the mean/std per model, plus the goals of the
-distillation issue checked against the means (met or not, as they come).
+distillation issue checked against the means (met or not, as they come). The JSON is
+rewritten after every seed, so a run cut short keeps what it finished.
+
+`--dataset fall` is fall vs not-fall across people (shared.datasets.fall_labels aligns
+the labels): leave-one-subject-out on gmdcsa24-s1-3, and upfall-s1 plus two GMDCSA24
+subjects -> the third. `--unlabeled-heldout` hands the held-out split's videos, without
+their labels, to the pipeline's `unlabeled` (a fourth model, `student_kd_unlabeled`).
 """
 
 from __future__ import annotations
@@ -23,8 +33,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.common import REPO, write_result  # noqa: E402
 from cloud.metrics import mean_std  # noqa: E402
 from cloud.pipeline import PipelineConfig, run_pipeline  # noqa: E402
+from shared.datasets import ClipRecord, load_folder, split_records  # noqa: E402
+from shared.datasets.fall_labels import AlignedClip, write_fall_manifest  # noqa: E402
+from shared.video import probe_video  # noqa: E402
 
-MODELS = ("teacher", "student_scratch", "student_kd")
+MODELS = ("teacher", "student_scratch", "student_kd", "student_kd_unlabeled")
 METRICS = (
     "accuracy_clip",
     "accuracy_window",
@@ -38,6 +51,7 @@ METRICS = (
 )
 # name -> (test_where, val_where): UP-Fall's main split and the viewpoint stress test.
 UPFALL_SPLITS = {"trials_1_2_to_3": ("trial=3", None), "camera_1_to_2": ("camera=2", None)}
+GMDCSA_SUBJECTS = ("S1", "S2", "S3")
 
 
 def data_root() -> Path:
@@ -51,6 +65,42 @@ def synthetic_data(work: Path, args: argparse.Namespace) -> Path:
     if not (root / "manifest.csv").exists():
         write_synth_dataset(root, clips_per_class=args.clips_per_class, seed=0, size=112)
     return root
+
+
+def fall_folders(work: Path) -> dict[str, Path]:
+    """Fall / not-fall folders: GMDCSA24 alone, and UP-Fall with GMDCSA24 (absolute paths)."""
+    sources = {"upfall": data_root() / "upfall-s1", "gmdcsa": data_root() / "gmdcsa24-s1-3"}
+    clips: dict[str, list[AlignedClip]] = {}
+    for name, root in sources.items():
+        if not (root / "manifest.csv").exists():
+            sys.exit(f"kd_quality: {root} not found (set VIGIL_DATA_ROOT)")
+        records = load_folder(root)
+        clips[name] = [AlignedClip(r, name, probe_video(r.path).duration_s) for r in records]
+    gmdcsa = write_fall_manifest(clips["gmdcsa"], work / "fall-gmdcsa").parent
+    both = write_fall_manifest(clips["upfall"] + clips["gmdcsa"], work / "fall-upfall-gmdcsa")
+    return {"gmdcsa": gmdcsa, "upfall_gmdcsa": both.parent}
+
+
+def fall_plan(work: Path) -> dict[str, tuple[Path, str, str | None]]:
+    """name -> (data, test_where, val_where): each GMDCSA24 person held out, two ways."""
+    folders = fall_folders(work)
+    plan = {}
+    for subject in GMDCSA_SUBJECTS:
+        where = f"subject=gmdcsa:{subject}"
+        plan[f"loso_gmdcsa_{subject}"] = (folders["gmdcsa"], where, None)
+        plan[f"upfall_gmdcsa_to_{subject}"] = (folders["upfall_gmdcsa"], where, None)
+    return plan
+
+
+def heldout_videos(data: Path, test_where: str | None, seed: int, folder: Path) -> Path:
+    """A folder of links to the test split's videos: footage a deployment has no labels for."""
+    records: list[ClipRecord] = load_folder(data)
+    test = split_records(records, test_where=test_where, seed=seed).test
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    for i, record in enumerate(test):
+        (folder / f"{i:03d}_{record.path.name}").symlink_to(record.path.resolve())
+    return folder
 
 
 def run_split(
@@ -68,10 +118,15 @@ def run_split(
         out = work / f"{tag}-seed{seed}"
         shutil.rmtree(out, ignore_errors=True)
         started = time.monotonic()
+        unlabeled = None
+        if args.unlabeled_heldout:
+            unlabeled = heldout_videos(data, test_where, seed, work / f"{tag}-unlabeled")
         cfg = PipelineConfig(
             data=data, out=out, test_where=test_where, val_where=val_where, seed=seed,
             epochs=args.epochs, teacher_epochs=args.teacher_epochs, sweep=not args.no_sweep,
             device=args.device, workers=args.workers, patience=args.patience,
+            teacher=args.teacher, pose_features=args.pose_features, pose_cache=args.pose_cache,
+            unlabeled=unlabeled, hop_s=args.hop,
         )
         report = run_pipeline(cfg)
         report["wall_s"] = round(time.monotonic() - started, 1)
@@ -85,16 +140,31 @@ def run_split(
 
 
 def summary_line(report: dict[str, Any]) -> str:
-    return ", ".join(f"{m} clip acc {report[m]['accuracy_clip']:.3f}" for m in MODELS)
+    return ", ".join(
+        f"{m} clip acc {report[m]['accuracy_clip']:.3f} fall AUC {auc(report[m])}"
+        for m in MODELS
+        if m in report
+    )
+
+
+def auc(entry: dict[str, Any]) -> str:
+    value = entry.get("fall_auc_window")
+    return "n/a" if value is None else f"{value:.3f}"
 
 
 def summarise(per_seed: list[dict[str, Any]]) -> dict[str, Any]:
     summary: dict[str, Any] = {}
     for model in MODELS:
+        if not all(model in run["report"] for run in per_seed):
+            continue
         summary[model] = {
             metric: mean_std([run["report"][model].get(metric) for run in per_seed])
             for metric in METRICS
         }
+    summary["teacher_kind"] = per_seed[0]["report"].get("teacher_kind", "cnn3d")
+    summary["teacher_ms_per_window"] = mean_std(
+        [run["report"].get("teacher_cost", {}).get("ms_per_window") for run in per_seed]
+    )
     summary["kd_over_scratch_time"] = mean_std(
         [run["report"]["timing"]["kd_over_scratch"] for run in per_seed]
     )
@@ -117,9 +187,12 @@ def goals(summary: dict[str, Any]) -> dict[str, Any]:
 
     gain = mean("student_kd", "accuracy_clip") - mean("student_scratch", "accuracy_clip")
     gap = mean("teacher", "accuracy_clip") - mean("student_kd", "accuracy_clip")
-    latency = mean("student_kd", "ort_latency_ms") / mean("teacher", "ort_latency_ms")
+    # The teacher's whole cost per window (for a pose teacher: MediaPipe on each frame too).
+    teacher_ms = summary["teacher_ms_per_window"]["mean"] or mean("teacher", "ort_latency_ms")
+    latency = mean("student_kd", "ort_latency_ms") / teacher_ms
     time_ratio = summary["kd_over_scratch_time"]["mean"]
     return {
+        **(pose_goals(summary) if summary.get("teacher_kind") == "pose" else {}),
         "kd_gain_clip_acc": {"value": gain, "goal": ">= 0.03", "met": gain >= 0.03},
         "teacher_minus_kd_clip_acc": {"value": gap, "goal": "<= 0.05", "met": gap <= 0.05},
         "latency_ratio_student_over_teacher": {
@@ -135,9 +208,46 @@ def goals(summary: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def pose_goals(summary: dict[str, Any]) -> dict[str, Any]:
+    """The pose-teacher issue's goals: teacher fall AUC >= 0.9, KD +5 points over no KD."""
+
+    def mean(model: str, metric: str) -> float | None:
+        entry = summary.get(model)
+        return None if entry is None else entry[metric]["mean"]
+
+    def check(value: float | None, goal: float) -> dict[str, Any]:
+        return {"value": value, "goal": f">= {goal}", "met": value is not None and value >= goal}
+
+    teacher_auc = mean("teacher", "fall_auc_window")
+    goals = {"teacher_fall_auc_window": check(teacher_auc, 0.9)}
+    scratch_acc = mean("student_scratch", "accuracy_clip")
+    scratch_auc = mean("student_scratch", "fall_auc_window")
+    for model in ("student_kd", "student_kd_unlabeled"):
+        acc, fall_auc = mean(model, "accuracy_clip"), mean(model, "fall_auc_window")
+        if acc is not None and scratch_acc is not None:
+            goals[f"{model}_clip_acc_gain"] = check(acc - scratch_acc, 0.05)
+        if fall_auc is not None and scratch_auc is not None:
+            goals[f"{model}_fall_auc_gain"] = check(fall_auc - scratch_auc, 0.05)
+    return goals
+
+
 def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--dataset", choices=("synthetic", "upfall"), required=True)
+    p.add_argument("--dataset", choices=("synthetic", "upfall", "fall"), required=True)
+    p.add_argument("--teacher", choices=("cnn3d", "pose"), default="cnn3d")
+    p.add_argument("--pose-features", choices=("world", "image", "both"), default="world")
+    p.add_argument(
+        "--pose-cache",
+        type=Path,
+        default=REPO / ".benchdata" / "pose",
+        help="landmark cache shared by every run",
+    )
+    p.add_argument(
+        "--unlabeled-heldout",
+        action="store_true",
+        help="distil also on the held-out split's videos, without their labels",
+    )
+    p.add_argument("--hop", type=float, default=0.5, help="seconds between windows")
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--epochs", type=int, default=30)
     p.add_argument("--teacher-epochs", type=int, default=40)
@@ -151,8 +261,9 @@ def parse_args() -> argparse.Namespace:
     p.add_argument(
         "--split",
         action="append",
-        choices=sorted(UPFALL_SPLITS),
-        help="UP-Fall split(s) to run (default: all)",
+        help="split(s) to run (default: all): "
+        + ", ".join(sorted(UPFALL_SPLITS))
+        + "; for --dataset fall: loso_gmdcsa_S1..S3, upfall_gmdcsa_to_S1..S3",
     )
     p.add_argument(
         "--merge",
@@ -170,25 +281,40 @@ def main() -> None:
         return
     args.work.mkdir(parents=True, exist_ok=True)
     settings = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}
-    if args.dataset == "synthetic":
-        data = synthetic_data(args.work, args)
-        plan = {"group_4": ("group=4", "group=3")}
-    else:
-        data = data_root() / "upfall-s1"
-        if not (data / "manifest.csv").exists():
-            sys.exit(f"kd_quality: UP-Fall clips not found at {data} (set VIGIL_DATA_ROOT)")
-        plan = {name: UPFALL_SPLITS[name] for name in (args.split or UPFALL_SPLITS)}
+    plan = make_plan(args)
+    unknown = set(args.split or ()) - set(plan)
+    if unknown:
+        sys.exit(f"kd_quality: unknown split(s) {sorted(unknown)}; known: {sorted(plan)}")
+    plan = {name: plan[name] for name in (args.split or plan)}
     splits: dict[str, Any] = {}
+    # cnn3d keeps the distillation issue's file names; other teachers get their own.
+    name = f"kd_{args.dataset}.json" if args.teacher == "cnn3d" else (
+        f"kd_{args.dataset}_{args.teacher}.json")  # fmt: skip
 
-    def save(name: str, result: dict[str, Any]) -> None:
-        splits[name] = result
-        payload = {"settings": settings, "data": str(data), "splits": splits}
-        write_result(f"kd_{args.dataset}.json", payload, args.out)
+    folders = {str(data) for data, _, _ in plan.values()}
+    # One folder for every split (as before the fall task): said once, at the top.
+    top = {"data": folders.pop()} if len(folders) == 1 else {}
 
-    for name, (test, val) in plan.items():
-        tag = f"{args.dataset}-{name}"
-        run_split(data, test, val, args, args.work, tag, lambda r, n=name: save(n, r))
-    print(f"wrote {args.out or 'bench/results/kd_' + args.dataset + '.json'}")
+    def save(split: str, result: dict[str, Any]) -> None:
+        splits[split] = {"data": str(plan[split][0]), **result}
+        write_result(name, {"settings": settings, **top, "splits": splits}, args.out)
+
+    for split, (data, test, val) in plan.items():
+        tag = f"{args.dataset}-{args.teacher}-{split}"
+        run_split(data, test, val, args, args.work, tag, lambda r, n=split: save(n, r))
+    print(f"wrote {args.out or 'bench/results/' + name}")
+
+
+def make_plan(args: argparse.Namespace) -> dict[str, tuple[Path, str | None, str | None]]:
+    """split name -> (data folder, test_where, val_where)."""
+    if args.dataset == "synthetic":
+        return {"group_4": (synthetic_data(args.work, args), "group=4", "group=3")}
+    if args.dataset == "fall":
+        return fall_plan(args.work)
+    data = data_root() / "upfall-s1"
+    if not (data / "manifest.csv").exists():
+        sys.exit(f"kd_quality: UP-Fall clips not found at {data} (set VIGIL_DATA_ROOT)")
+    return {name: (data, test, val) for name, (test, val) in UPFALL_SPLITS.items()}
 
 
 def merge_results(paths: list[Path], out: Path | None) -> None:

@@ -57,8 +57,11 @@ def draw_augment(rng: np.random.Generator, spec: AugmentSpec = AugmentSpec()) ->
     )
 
 
-def _affine(draw: AugmentDraw, width: int, height: int) -> np.ndarray:
-    """The 2x3 matrix mapping the crop (rotated about its centre, maybe flipped) onto the frame."""
+def affine_matrix(draw: AugmentDraw, width: int, height: int) -> np.ndarray:
+    """The 2x3 matrix mapping the crop (rotated about its centre, maybe flipped) onto the frame.
+
+    Pixels move by it in `apply_augment`; landmarks of the same window move by it too.
+    """
     x0, y0, cw, ch = draw.crop
     centre = ((x0 + cw / 2) * width, (y0 + ch / 2) * height)
     rotate = cv2.getRotationMatrix2D(centre, draw.angle_deg, 1.0)
@@ -78,7 +81,7 @@ def apply_augment(frame: np.ndarray, draw: AugmentDraw) -> np.ndarray:
     height, width = frame.shape[:2]
     warped = cv2.warpAffine(
         frame,
-        _affine(draw, width, height),
+        affine_matrix(draw, width, height),
         (width, height),
         flags=cv2.INTER_LINEAR,
         borderMode=cv2.BORDER_REFLECT_101,

@@ -19,6 +19,7 @@ from typing import Any
 import torch
 from torch import nn
 
+import cloud.pose.model  # noqa: F401 - registers the pose teacher's architecture
 from cloud.models import ModelConfig, build_model
 from shared.modelmeta import ModelMetadata
 
@@ -53,6 +54,12 @@ def check_consistent(cfg: ModelConfig, meta: ModelMetadata) -> None:
             f"model has {cfg.num_classes} outputs but metadata lists {len(meta.labels)} labels"
         )
     spec = meta.input
+    if cfg.features:  # a skeleton model reads the window's instants, not its pixels
+        if spec.frames != cfg.frames:
+            raise CheckpointError(
+                f"metadata input has {spec.frames} frames, the model reads {cfg.frames}"
+            )
+        return
     if (spec.frames, spec.height, spec.width) != (cfg.frames, cfg.height, cfg.width):
         raise CheckpointError(
             f"metadata input {spec.frames}x{spec.height}x{spec.width} does not match "

@@ -13,6 +13,9 @@ from pathlib import Path
 
 from shared.cli import require_extra
 
+# The kinds of cloud.teachers.TEACHERS, listed here so that parsing never imports torch.
+TEACHER_KINDS = ("cnn3d", "pose")
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     register_train(subparsers)
@@ -56,9 +59,34 @@ def add_schedule_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--temperature", type=float, default=4.0, help="KD temperature T")
     parser.add_argument("--lam", type=float, default=0.1, help="weight of the hard-label CE")
     parser.add_argument("--sweep", action="store_true", help="try T in 1,2,4,8 x lam in .1,.5")
-    parser.add_argument("--teacher", dest="teacher_kind", default="cnn3d", help="teacher kind")
+    parser.add_argument(
+        "--teacher",
+        dest="teacher_kind",
+        default="cnn3d",
+        choices=TEACHER_KINDS,
+        help="cnn3d: a 3D CNN on the full-resolution pixels; pose: MediaPipe landmarks "
+        "of the full-resolution frames and a skeleton classifier",
+    )
+    parser.add_argument(
+        "--pose-features",
+        default="world",
+        choices=("world", "image", "both"),
+        help="pose teacher: 3D world landmarks, image-plane landmarks, or both",
+    )
+    parser.add_argument(
+        "--pose-cache", type=Path, help="landmark cache (default $VIGIL_POSE_CACHE)"
+    )
     parser.add_argument("--device", default="cpu", help="torch device: cpu, cuda, cuda:1")
     parser.add_argument("--workers", type=int, default=0, help="data-loader processes")
+
+
+def add_unlabeled_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--unlabeled",
+        type=Path,
+        help="folder of unlabelled videos whose windows join the KD training set "
+        "(the teacher labels them; no hard-label term)",
+    )
 
 
 def register_train(subparsers: argparse._SubParsersAction) -> None:
@@ -69,6 +97,7 @@ def register_train(subparsers: argparse._SubParsersAction) -> None:
     pipe.add_argument("--out", type=Path, required=True, help="run directory")
     pipe.add_argument("--teacher-epochs", type=int, help="default: --epochs")
     pipe.add_argument("--int8", action="store_true", help="also export a static int8 student")
+    add_unlabeled_arg(pipe)
     pipe.set_defaults(handler=run_pipeline_cmd)
     teacher = sub.add_parser("teacher", help="train a teacher checkpoint")
     add_schedule_args(teacher)
@@ -80,6 +109,7 @@ def register_train(subparsers: argparse._SubParsersAction) -> None:
     how = student.add_mutually_exclusive_group(required=True)
     how.add_argument("--teacher-ckpt", "--from-teacher", dest="teacher_ckpt", type=Path)
     how.add_argument("--no-kd", action="store_true", help="train on hard labels only")
+    add_unlabeled_arg(student)
     student.set_defaults(handler=run_train_student)
 
 
@@ -109,6 +139,9 @@ def pipeline_config(args: argparse.Namespace, out: Path):  # noqa: ANN201 - lazy
         int8=getattr(args, "int8", False),
         device=args.device,
         workers=args.workers,
+        pose_features=args.pose_features,
+        unlabeled=getattr(args, "unlabeled", None),
+        pose_cache=args.pose_cache,
     )
 
 
@@ -124,7 +157,13 @@ def run_pipeline_cmd(args: argparse.Namespace) -> int:
 
 def summary_table(report: dict) -> str:
     rows = [f"{'model':<16} {'clip acc':>8} {'macro-F1':>8} {'fall rec':>8} {'ms/window':>9}"]
-    for name in ("teacher", "student_scratch", "student_kd", "student_int8"):
+    for name in (
+        "teacher",
+        "student_scratch",
+        "student_kd",
+        "student_kd_unlabeled",
+        "student_int8",
+    ):
         entry = report.get(name)
         if entry:
             rows.append(
@@ -150,7 +189,9 @@ def run_train_teacher(args: argparse.Namespace) -> int:
 
     init_distributed()
     cfg = pipeline_config(args, args.out.parent)
-    data = prepare_data(cfg.data, *cfg.specs(), cfg.test_where, cfg.val_where, cfg.seed)
+    data = prepare_data(
+        cfg.data, *cfg.specs(), cfg.test_where, cfg.val_where, cfg.seed, pose=cfg.pose_options()
+    )
     stage_teacher(cfg, data, run_stamp(), args.out)
     print(f"teacher written to {args.out}")
     return 0
@@ -160,18 +201,34 @@ def run_train_student(args: argparse.Namespace) -> int:
     require_extra("cloud", "torch")
     from cloud.checkpoint import load_checkpoint
     from cloud.data import prepare_data
-    from cloud.pipeline import Trained, stage_student
+    from cloud.pipeline import Trained, kd_training_set, stage_student, view_of
 
+    if args.unlabeled and not args.teacher_ckpt:
+        raise SystemExit("vigil: --unlabeled needs --teacher-ckpt (only a teacher labels them)")
     init_distributed()
+    ckpt = load_checkpoint(args.teacher_ckpt) if args.teacher_ckpt else None
+    if ckpt is not None:  # the teacher's own kind and features decide its view
+        args.teacher_kind = ckpt.train_config.get("teacher_kind", "cnn3d")
+        args.pose_features = ckpt.train_config.get("pose_features", args.pose_features)
+        args.teacher_frames = ckpt.metadata.input.frames
+        args.teacher_size = ckpt.metadata.input.height
     cfg = pipeline_config(args, args.out.parent)
-    data = prepare_data(cfg.data, *cfg.specs(), cfg.test_where, cfg.val_where, cfg.seed)
+    data = prepare_data(
+        cfg.data,
+        *cfg.specs(),
+        cfg.test_where,
+        cfg.val_where,
+        cfg.seed,
+        pose=cfg.pose_options(),
+        unlabeled=cfg.unlabeled,
+    )
     teacher = None
-    if args.teacher_ckpt:
-        ckpt = load_checkpoint(args.teacher_ckpt)
+    if ckpt is not None:
         check_teacher_labels(ckpt.metadata.labels, list(data.labels.names), args.teacher_ckpt)
-        teacher = Trained("teacher", "teacher", ckpt, 0.0)
+        teacher = Trained("teacher", view_of(ckpt), ckpt, 0.0)
     name = "student_kd" if teacher else "student_scratch"
-    stage_student(cfg, data, run_stamp(), name, teacher, args.out)
+    train = kd_training_set(cfg, data) if data.unlabelled is not None else None
+    stage_student(cfg, data, run_stamp(), name, teacher, args.out, train=train)
     print(f"student written to {args.out}")
     return 0
 

@@ -1,13 +1,23 @@
-"""From a dataset folder to the windows each split trains or is scored on."""
+"""From a dataset folder to the windows each split trains or is scored on.
+
+With `pose`, every clip also gets its landmark track (cloud.pose, extracted once and
+cached) and the windows a `pose` view. With `unlabeled`, the videos of another folder
+become windows without a label (-1): the teacher labels them for the student's KD term.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from cloud.augment import AugmentSpec
+from cloud.pose.extract import PoseCache
+from cloud.pose.features import PoseFeatureSpec
+from cloud.pose.view import PoseSource
 from cloud.windows import FrameCache, TwoViewWindows, list_windows
 from shared.datasets import ClipRecord, Splits, load_folder, split_records
+from shared.datasets.folder import has_manifest, is_video_name
 from shared.labels import DEFAULT_LABELS, LabelSet
 from shared.preprocess import InputSpec
 from shared.progress import ProgressLine
@@ -25,6 +35,36 @@ class PreparedData:
     val: TwoViewWindows
     test: TwoViewWindows
     cache: FrameCache
+    unlabelled: TwoViewWindows | None = None  # augmented like train, every label -1
+
+
+@dataclass(frozen=True)
+class PoseOptions:
+    """Landmark tracks for a `pose` view: which features, where the cache is, how many processes."""
+
+    features: PoseFeatureSpec = field(default_factory=PoseFeatureSpec)
+    cache_dir: Path | None = None  # None: $VIGIL_POSE_CACHE or ~/.cache/vigil/pose
+    workers: int = 0  # extraction processes; 0: one per CPU core
+
+    def source(self, videos: list[Path], spec: InputSpec) -> PoseSource:
+        workers = self.workers or os.cpu_count() or 1
+        progress = ProgressLine("pose", len(videos))
+        cache = PoseCache(self.cache_dir)
+        return PoseSource.extract(videos, spec, self.features, cache, workers, progress)
+
+
+def load_unlabelled(root: Path) -> list[ClipRecord]:
+    """The videos of a folder as unlabelled clips: its manifest's, else every video under it."""
+    root = Path(root)
+    if not root.is_dir():
+        raise DatasetError(f"unlabelled video folder {root} does not exist")
+    if has_manifest(root):
+        paths = [r.path for r in load_folder(root)]
+    else:
+        paths = sorted(p for p in root.rglob("*") if p.is_file() and is_video_name(p))
+    if not paths:
+        raise DatasetError(f"no videos under {root}")
+    return [ClipRecord(path=p, label="unlabelled") for p in paths]
 
 
 def label_set_for(records: list[ClipRecord]) -> LabelSet:
@@ -47,18 +87,24 @@ def prepare_data(
     hop_s: float = 0.5,
     num_draws: int = 2,
     cache_side: int = 160,
+    pose: PoseOptions | None = None,
+    unlabeled: Path | None = None,
 ) -> PreparedData:
     records = load_folder(root)
     labels = label_set_for(records)
     splits = split_records(records, test_where=test_where, val_where=val_where, seed=seed)
+    extra = load_unlabelled(unlabeled) if unlabeled is not None else []
     cache = FrameCache(max_side=cache_side)
-    every = [r.path for r in (*splits.train, *splits.val, *splits.test)]
+    every = [r.path for r in (*splits.train, *splits.val, *splits.test, *extra)]
     cache.preload(every, progress=ProgressLine("decode", len(every)))
+    tracks = pose.source(every, teacher_spec) if pose is not None else None
 
-    def windows(records: list[ClipRecord], augment: AugmentSpec | None) -> TwoViewWindows:
-        refs = list_windows(records, cache, labels, student_spec, hop_s)
+    def windows(
+        records: list[ClipRecord], augment: AugmentSpec | None, known: LabelSet | None = labels
+    ) -> TwoViewWindows:
+        refs = list_windows(records, cache, known, student_spec, hop_s)
         return TwoViewWindows(
-            records, refs, cache, teacher_spec, student_spec, augment, num_draws, seed
+            records, refs, cache, teacher_spec, student_spec, augment, num_draws, seed, tracks
         )
 
     prepared = PreparedData(
@@ -68,6 +114,7 @@ def prepare_data(
         val=windows(splits.val, None),
         test=windows(splits.test, None),
         cache=cache,
+        unlabelled=windows(extra, AugmentSpec(), known=None) if extra else None,
     )
     for name in ("train", "val", "test"):
         if len(getattr(prepared, name)) == 0:

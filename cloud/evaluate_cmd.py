@@ -7,11 +7,13 @@ from typing import Any
 
 import numpy as np
 
-from cloud.checkpoint import load_checkpoint, model_from_checkpoint
-from cloud.data import label_set_for
+from cloud.checkpoint import Checkpoint, load_checkpoint, model_from_checkpoint
+from cloud.data import PoseOptions, label_set_for
 from cloud.export import export_onnx, quantize_int8
 from cloud.metrics import evaluate_logits
 from cloud.onnx_eval import evaluate_onnx, onnx_session
+from cloud.pipeline import view_of
+from cloud.pose.features import PoseFeatureSpec
 from cloud.trainer import predict_logits
 from cloud.windows import FrameCache, TwoViewWindows, list_windows
 from shared.datasets import ClipRecord, load_folder, split_records
@@ -26,6 +28,7 @@ def scoring_windows(
     val_where: str | None,
     seed: int,
     every_clip: bool,
+    pose: PoseOptions | None = None,
 ) -> TwoViewWindows:
     """Windows of the test split (or of every clip), in the model's own input spec."""
     records: list[ClipRecord] = load_folder(data)
@@ -34,7 +37,15 @@ def scoring_windows(
         records = split_records(records, test_where=test_where, val_where=val_where, seed=seed).test
     cache = FrameCache()
     refs = list_windows(records, cache, labels, spec, hop_s=0.5)
-    return TwoViewWindows(records, refs, cache, spec, spec)
+    tracks = pose.source([r.path for r in records], spec) if pose is not None else None
+    return TwoViewWindows(records, refs, cache, spec, spec, pose=tracks)
+
+
+def pose_options_of(ckpt: Checkpoint) -> PoseOptions | None:
+    """A pose teacher is scored on the landmark features it was trained on."""
+    if view_of(ckpt) != "pose":
+        return None
+    return PoseOptions(PoseFeatureSpec(str(ckpt.train_config.get("pose_features", "world"))))
 
 
 def model_metadata(path: Path) -> ModelMetadata:
@@ -52,12 +63,14 @@ def evaluate_model(
     every_clip: bool = False,
 ) -> dict[str, Any]:
     meta = model_metadata(path)
-    windows = scoring_windows(data, meta.input, test_where, val_where, seed, every_clip)
     if path.suffix == ".onnx":
+        windows = scoring_windows(data, meta.input, test_where, val_where, seed, every_clip)
         result = evaluate_onnx(path, windows, meta.label_set)
     else:
         ckpt = load_checkpoint(path)
-        view = "teacher" if ckpt.role == "teacher" else "student"
+        pose = pose_options_of(ckpt)
+        windows = scoring_windows(data, meta.input, test_where, val_where, seed, every_clip, pose)
+        view = view_of(ckpt)
         logits = predict_logits(model_from_checkpoint(ckpt), windows, view)
         result = evaluate_logits(logits, windows.labels(), windows.clip_ids(), meta.label_set)
     return {"model": str(path), "model_version": meta.model_version, **result.to_dict()}

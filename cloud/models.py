@@ -34,6 +34,9 @@ class ModelConfig:
     channels: tuple[int, ...]
     dropout: float = 0.2
     motion: bool = False  # feed frame differences beside the frames (see MotionStem)
+    # Skeleton models read (features, T) per window instead of pixels (cloud.pose.model);
+    # 0 for the pixel models. Older checkpoints without the field load as pixel models.
+    features: int = 0
 
     def __post_init__(self) -> None:
         if self.num_classes < 2:
@@ -44,13 +47,18 @@ class ModelConfig:
             raise ValueError(f"channels must be positive per stage, got {self.channels}")
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
+        if self.features < 0:
+            raise ValueError(f"features must be >= 0, got {self.features}")
 
     @property
     def stem_channels(self) -> int:
         return 6 if self.motion else 3
 
     @property
-    def input_shape(self) -> tuple[int, int, int, int]:
+    def input_shape(self) -> tuple[int, ...]:
+        """One window's shape without the batch: (3, T, H, W), or (features, T) for a skeleton."""
+        if self.features:
+            return (self.features, self.frames)
         return (3, self.frames, self.height, self.width)
 
     def to_dict(self) -> dict[str, Any]:
@@ -269,8 +277,8 @@ def count_params(model: nn.Module) -> int:
 
 
 def layer_macs(module: nn.Module, output: torch.Tensor) -> int:
-    """Multiply-accumulates of one Conv3d or Linear call (bias adds not counted)."""
-    if isinstance(module, nn.Conv3d):
+    """Multiply-accumulates of one Conv1d, Conv3d or Linear call (bias adds not counted)."""
+    if isinstance(module, nn.Conv1d | nn.Conv3d):
         per_output = module.in_channels // module.groups
         for k in module.kernel_size:
             per_output *= k
@@ -289,7 +297,7 @@ def count_macs(model: nn.Module, input_shape: tuple[int, ...]) -> int:
         nonlocal total
         total += layer_macs(module, output)
 
-    layers = [m for m in model.modules() if isinstance(m, nn.Conv3d | nn.Linear)]
+    layers = [m for m in model.modules() if isinstance(m, nn.Conv1d | nn.Conv3d | nn.Linear)]
     handles = [m.register_forward_hook(hook) for m in layers]
     was_training = model.training
     try:

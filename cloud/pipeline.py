@@ -1,5 +1,10 @@
 """`vigil train pipeline`: teacher, student without KD, KD student, test, export, report.
 
+The teacher is a kind from `cloud.teachers` (`cnn3d` on pixels, `pose` on landmarks);
+the student and the KD loss see only its logits, so everything after it is the same
+for both. With `unlabeled`, a fourth model, `student_kd_unlabeled`, is distilled on the
+training windows plus windows of unlabelled videos that only the teacher labels.
+
 Every stage writes a self-describing checkpoint into the run directory; a rerun with the
 same arguments reuses finished stages and resumes the one in progress.
 """
@@ -17,15 +22,18 @@ import torch
 from torch import nn
 
 from cloud.checkpoint import Checkpoint, load_checkpoint, model_from_checkpoint, save_checkpoint
-from cloud.data import PreparedData, prepare_data
+from cloud.data import PoseOptions, PreparedData, prepare_data
 from cloud.export import export_onnx, ort_latency_ms, quantize_int8
 from cloud.metrics import EvalResult, evaluate_logits, report_entry
 from cloud.model_card import render_model_card
 from cloud.models import ModelConfig, build_model, count_macs, count_params, student_config
 from cloud.plots import plot_confusion, plot_curves
+from cloud.pose.extract import landmark_ms_per_frame
+from cloud.pose.features import PoseFeatureSpec
 from cloud.run_dir import claim_run_dir, write_json, write_text
-from cloud.teachers import build_teacher
+from cloud.teachers import TeacherInput, build_teacher, teacher_kind
 from cloud.trainer import TrainConfig, TrainResult, predict_logits, train_model, world
+from cloud.windows import TwoViewWindows
 from shared.labels import LabelSet
 from shared.modelmeta import ModelMetadata
 from shared.preprocess import InputSpec
@@ -62,15 +70,33 @@ class PipelineConfig:
     int8: bool = False
     device: str = "cpu"
     workers: int = 0
+    pose_features: str = "world"  # world | image | both (cloud.pose.features)
+    unlabeled: Path | None = None  # videos without labels for the KD term
+    pose_cache: Path | None = None  # None: $VIGIL_POSE_CACHE or ~/.cache/vigil/pose
+    pose_workers: int = 0  # landmark extraction processes; 0: one per CPU core
     extra: dict[str, Any] = field(default_factory=dict)
 
     def identity(self) -> dict[str, Any]:
         """What makes two runs the same run (the output folder aside)."""
         values = asdict(self)
-        for where_it_runs in ("out", "device", "workers"):  # a run may resume elsewhere
+        # A run may resume elsewhere, with another cache or other worker counts.
+        for where_it_runs in ("out", "device", "workers", "pose_cache", "pose_workers"):
             values.pop(where_it_runs)
         values["data"] = str(Path(self.data).resolve())
+        # Left out when unused, so that runs made before these options still resume.
+        if self.unlabeled is not None:
+            values["unlabeled"] = str(Path(self.unlabeled).resolve())
+        else:
+            values.pop("unlabeled")
+        if self.teacher != "pose":
+            values.pop("pose_features")  # only the pose teacher reads it
         return values
+
+    def pose_options(self) -> PoseOptions | None:
+        """Landmark tracks are extracted only for a pose teacher."""
+        if self.teacher != "pose":
+            return None
+        return PoseOptions(PoseFeatureSpec(self.pose_features), self.pose_cache, self.pose_workers)
 
     def specs(self) -> tuple[InputSpec, InputSpec]:
         teacher = InputSpec(
@@ -123,6 +149,22 @@ def run_pipeline(cfg: PipelineConfig) -> dict[str, Any]:
     state = claim_run_dir(cfg.out, cfg.identity())
     run_id = state.get("run_id") or time.strftime("%Y%m%d%H%M%S")
     write_json(cfg.out / "run.json", {**state, "run_id": run_id})
+    data = prepare_run_data(cfg)
+    teacher = stage_teacher(cfg, data, run_id, cfg.out / "teacher.pt")
+    scratch = stage_student(cfg, data, run_id, "student_scratch", None)
+    gate = teacher_gate(teacher, scratch)
+    print(gate["message"], flush=True)
+    models = [teacher, scratch, stage_student(cfg, data, run_id, "student_kd", teacher)]
+    if data.unlabelled is not None:
+        with_unlabelled = kd_training_set(cfg, data)
+        models.append(
+            stage_student(cfg, data, run_id, "student_kd_unlabeled", teacher, train=with_unlabelled)
+        )
+    return finish(cfg, data, models, gate)
+
+
+def prepare_run_data(cfg: PipelineConfig) -> PreparedData:
+    """The run's windows, the student's view of each computed once."""
     teacher_spec, student_spec = cfg.specs()
     data = prepare_data(
         cfg.data,
@@ -133,30 +175,47 @@ def run_pipeline(cfg: PipelineConfig) -> dict[str, Any]:
         cfg.seed,
         cfg.hop_s,
         cfg.num_draws,
+        pose=cfg.pose_options(),
+        unlabeled=cfg.unlabeled,
     )
-    log.info("windows: train %d, val %d, test %d", len(data.train), len(data.val), len(data.test))
+    unlabelled = len(data.unlabelled) if data.unlabelled is not None else 0
+    log.info(
+        "windows: train %d, val %d, test %d, unlabelled %d",
+        *(len(data.train), len(data.val), len(data.test), unlabelled),
+    )
     for split in (data.train, data.val, data.test):
         split.materialize("student", workers=cfg.workers)
-    teacher = stage_teacher(cfg, data, run_id, cfg.out / "teacher.pt")
-    scratch = stage_student(cfg, data, run_id, "student_scratch", None)
-    gate = teacher_gate(teacher, scratch)
-    print(gate["message"], flush=True)
-    kd = stage_student(cfg, data, run_id, "student_kd", teacher)
-    return finish(cfg, data, [teacher, scratch, kd], gate)
+    return data
+
+
+def kd_training_set(cfg: PipelineConfig, data: PreparedData) -> TwoViewWindows:
+    """The training windows followed by the unlabelled ones (label -1: KD term only)."""
+    assert data.unlabelled is not None
+    joined = data.train.joined(data.unlabelled)
+    joined.materialize("student", workers=cfg.workers)
+    return joined
+
+
+def view_of(ckpt: Checkpoint) -> str:
+    """Which view of the windows a checkpoint reads (a teacher's kind says; students: pixels)."""
+    if ckpt.role != "teacher":
+        return "student"
+    return teacher_kind(str(ckpt.train_config.get("teacher_kind", "cnn3d"))).view
 
 
 def stage_teacher(cfg: PipelineConfig, data: PreparedData, run_id: str, path: Path) -> Trained:
     """Train the teacher (or load it when `path` already holds it) and save it to `path`."""
     if path.exists():
-        return Trained("teacher", "teacher", load_checkpoint(path), 0.0)
+        ckpt = load_checkpoint(path)
+        return Trained("teacher", view_of(ckpt), ckpt, float(ckpt.train_config.get("seconds", 0)))
     teacher_spec, _ = cfg.specs()
-    model_cfg, model = build_teacher(
-        cfg.teacher, len(data.labels), teacher_spec.frames, teacher_spec.height
-    )
+    kind = teacher_kind(cfg.teacher)
+    request = TeacherInput(len(data.labels), teacher_spec, PoseFeatureSpec(cfg.pose_features))
+    model_cfg, model = build_teacher(cfg.teacher, request)
     train_cfg = cfg.train_config(cfg.teacher_epochs or cfg.epochs, label_smoothing=0.1)
     result = train_model(
         model,
-        "teacher",
+        kind.view,
         data.train,
         data.val,
         data.labels,
@@ -165,13 +224,18 @@ def stage_teacher(cfg: PipelineConfig, data: PreparedData, run_id: str, path: Pa
         log_path=path.parent / "train_log.jsonl",
         name="teacher",
     )
+    # The kind (and the pose features) let the checkpoint be scored on its own later.
+    extra = {"teacher_kind": cfg.teacher, "seconds": result.seconds}
+    if kind.view == "pose":
+        extra["pose_features"] = cfg.pose_features
+    version = f"teacher-{run_id}"
     ckpt = make_checkpoint(
-        "teacher", model_cfg, result, data.labels, teacher_spec, train_cfg, f"teacher-{run_id}"
+        "teacher", model_cfg, result, data.labels, teacher_spec, train_cfg, version, extra=extra
     )
     if world()[0] == 0:
         save_checkpoint(ckpt, path)
         path.with_suffix(".resume.pt").unlink(missing_ok=True)
-    return Trained("teacher", "teacher", ckpt, result.seconds)
+    return Trained("teacher", kind.view, ckpt, result.seconds)
 
 
 def stage_student(
@@ -181,9 +245,14 @@ def stage_student(
     name: str,
     teacher: Trained | None,
     path: Path | None = None,
+    train: TwoViewWindows | None = None,
 ) -> Trained:
-    """Train a student, distilled from `teacher` when given, and save it (default RUN/NAME.pt)."""
+    """Train a student, distilled from `teacher` when given, and save it (default RUN/NAME.pt).
+
+    `train` replaces the training windows (the labelled ones plus unlabelled ones).
+    """
     path = path or cfg.out / f"{name}.pt"
+    train = train or data.train
     if path.exists():
         ckpt = load_checkpoint(path)
         return Trained(
@@ -194,13 +263,13 @@ def stage_student(
             ckpt.train_config.get("kd"),
         )
     started = time.monotonic()
-    bank = teacher_bank(cfg, teacher, data) if teacher is not None else None
+    bank = teacher_bank(cfg, teacher, train) if teacher is not None else None
     bank_seconds = time.monotonic() - started
     options = kd_options(cfg) if teacher is not None else [(cfg.temperature, cfg.lam)]
     best: tuple[TrainResult, ModelConfig, TrainConfig] | None = None
     sweep: list[dict[str, float]] = []
     for temperature, lam in options:
-        trained = train_student_once(cfg, data, bank, temperature, lam, name)
+        trained = train_student_once(cfg, data, train, bank, temperature, lam, name)
         sweep.append(
             {"temperature": temperature, "lam": lam, "val_macro_f1": trained[0].best_val_f1}
         )
@@ -248,6 +317,7 @@ def kd_summary(teacher: Trained, train_cfg: TrainConfig, sweep: list[dict[str, f
 def train_student_once(
     cfg: PipelineConfig,
     data: PreparedData,
+    train: TwoViewWindows,
     bank: torch.Tensor | None,
     temperature: float,
     lam: float,
@@ -262,7 +332,7 @@ def train_student_once(
     result = train_model(
         model,
         "student",
-        data.train,
+        train,
         data.val,
         data.labels,
         train_cfg,
@@ -273,19 +343,21 @@ def train_student_once(
     return result, model_cfg, train_cfg
 
 
-def teacher_bank(cfg: PipelineConfig, teacher: Trained, data: PreparedData) -> torch.Tensor:
+def teacher_bank(cfg: PipelineConfig, teacher: Trained, train: TwoViewWindows) -> torch.Tensor:
     """The teacher's logits for every (training window, augmentation draw), computed once.
 
     Epoch e trains on draw e % num_draws, so the teacher runs num_draws times per window
     instead of once per window per epoch: this keeps KD close to the cost of plain
-    training (the product's target is at most 1.5x).
+    training (the product's target is at most 1.5x). A pose teacher sees the landmarks
+    of the student's augmented window, without its own skeleton-only augmentation.
     """
     model = teacher.model.to(cfg.device)
     rows = []
-    for draw in range(data.train.num_draws):
-        data.train.set_epoch(draw)
-        logits = predict_logits(model, data.train, "teacher", workers=cfg.workers)
-        rows.append(torch.from_numpy(logits))
+    with train.without_pose_extras():
+        for draw in range(train.num_draws):
+            train.set_epoch(draw)
+            logits = predict_logits(model, train, teacher.view, workers=cfg.workers)
+            rows.append(torch.from_numpy(logits))
     bank = torch.stack(rows, dim=1)  # windows, draws, classes
     return bank.reshape(-1, bank.shape[-1])
 
@@ -354,12 +426,38 @@ def finish(cfg: PipelineConfig, data: PreparedData, models: list[Trained], gate:
     for trained in models:
         report[trained.name] = entry_for(cfg, trained, results[trained.name])
     report["timing"] = timing(models)
+    report["teacher_kind"] = cfg.teacher
+    report["teacher_cost"] = teacher_cost(cfg, data, report["teacher"])
     with_metrics = attach_test_metrics(exported, results[exported.name])
     export_onnx(with_metrics, cfg.out / "student.onnx")
     if cfg.int8:
         report["student_int8"] = int8_entry(cfg, data, with_metrics)
     write_outputs(cfg, data, models, results, exported, report)
     return report
+
+
+def teacher_cost(cfg: PipelineConfig, data: PreparedData, entry: dict[str, Any]) -> dict:
+    """What labelling one window costs the teacher, in ms on one CPU thread.
+
+    A pose teacher first runs MediaPipe on each of the window's frames (timed now on a
+    training video, median per frame), then its classifier; a cnn3d teacher is its
+    network. `extraction_ms_per_frame` is what extracting the tracks cost (wall time,
+    whatever else ran then), kept for the record.
+    """
+    classifier_ms = entry["ort_latency_ms"]
+    frames = cfg.specs()[0].frames
+    per_frame = extraction = None
+    if data.train.pose is not None:
+        per_frame = landmark_ms_per_frame(data.train.records[0].path)
+        extraction = data.train.pose.ms_per_frame()
+    return {
+        "kind": cfg.teacher,
+        "ms_per_window": (per_frame or 0.0) * frames + classifier_ms,
+        "classifier_ms": classifier_ms,
+        "landmarks_ms_per_frame": per_frame,
+        "extraction_ms_per_frame": extraction,
+        "frames_per_window": frames,
+    }
 
 
 def pick_export(models: list[Trained]) -> Trained:
@@ -384,14 +482,12 @@ def attach_test_metrics(trained: Trained, result: EvalResult) -> Checkpoint:
 
 def entry_for(cfg: PipelineConfig, trained: Trained, result: EvalResult) -> dict[str, Any]:
     model = trained.model
-    spec = trained.checkpoint.metadata.input
+    shape = (1, *trained.checkpoint.model_config.input_shape)
     onnx_path = cfg.out / f"{trained.name}.latency.onnx"
     export_onnx(trained.checkpoint, onnx_path)
     latency = ort_latency_ms(onnx_path, runs=30, threads=1)["p50"]
     onnx_path.unlink()
-    return report_entry(
-        result, count_params(model), count_macs(model, spec.input_shape(1)), latency, trained.kd
-    )
+    return report_entry(result, count_params(model), count_macs(model, shape), latency, trained.kd)
 
 
 def timing(models: list[Trained]) -> dict[str, float | None]:

@@ -1,39 +1,70 @@
 """Teachers by kind, picked from one registry like the losses.
 
 A teacher here is anything that, for a training window, gives logits over the label
-set. `cnn3d` learns from the full-resolution pixels; other kinds (a pretrained pose
-network plus a skeleton classifier) register themselves the same way.
+set. `cnn3d` learns from the full-resolution pixels (the windows' `teacher` view);
+`pose` classifies MediaPipe landmarks of the full-resolution frames (the `pose` view,
+see cloud.pose). The student and the KD loss only ever see the logits.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from torch import nn
 
 from cloud.models import ModelConfig, build_model, teacher_config
+from cloud.pose.features import PoseFeatureSpec
+from cloud.pose.model import pose_teacher_config
+from shared.preprocess import InputSpec
 
-TeacherFactory = Callable[[int, int, int], tuple[ModelConfig, nn.Module]]
-TEACHERS: dict[str, TeacherFactory] = {}
+
+@dataclass(frozen=True)
+class TeacherInput:
+    """What a teacher is built for: the classes and its window (and, for `pose`, features)."""
+
+    num_classes: int
+    spec: InputSpec
+    pose: PoseFeatureSpec = field(default_factory=PoseFeatureSpec)
 
 
-def register_teacher(kind: str) -> Callable[[TeacherFactory], TeacherFactory]:
+TeacherFactory = Callable[[TeacherInput], tuple[ModelConfig, nn.Module]]
+
+
+@dataclass(frozen=True)
+class TeacherKind:
+    view: str  # which view of the windows the teacher reads
+    build: TeacherFactory
+
+
+TEACHERS: dict[str, TeacherKind] = {}
+
+
+def register_teacher(kind: str, view: str) -> Callable[[TeacherFactory], TeacherFactory]:
     def add(factory: TeacherFactory) -> TeacherFactory:
-        TEACHERS[kind] = factory
+        TEACHERS[kind] = TeacherKind(view, factory)
         return factory
 
     return add
 
 
-@register_teacher("cnn3d")
-def cnn3d_teacher(num_classes: int, frames: int, size: int) -> tuple[ModelConfig, nn.Module]:
-    cfg = teacher_config(num_classes, frames=frames, size=size)
+@register_teacher("cnn3d", view="teacher")
+def cnn3d_teacher(request: TeacherInput) -> tuple[ModelConfig, nn.Module]:
+    cfg = teacher_config(request.num_classes, frames=request.spec.frames, size=request.spec.height)
     return cfg, build_model(cfg)
 
 
-def build_teacher(
-    kind: str, num_classes: int, frames: int, size: int
-) -> tuple[ModelConfig, nn.Module]:
+@register_teacher("pose", view="pose")
+def pose_teacher(request: TeacherInput) -> tuple[ModelConfig, nn.Module]:
+    cfg = pose_teacher_config(request.num_classes, request.spec.frames, request.pose.channels)
+    return cfg, build_model(cfg)
+
+
+def teacher_kind(kind: str) -> TeacherKind:
     if kind not in TEACHERS:
         raise ValueError(f"unknown teacher kind {kind!r}; known: {sorted(TEACHERS)}")
-    return TEACHERS[kind](num_classes, frames, size)
+    return TEACHERS[kind]
+
+
+def build_teacher(kind: str, request: TeacherInput) -> tuple[ModelConfig, nn.Module]:
+    return teacher_kind(kind).build(request)

@@ -1,5 +1,6 @@
 """Training windows: for one window of one clip, the teacher's full-resolution view and
-the student's downsampled view, from one augmentation draw, both through `shared.preprocess`.
+the student's downsampled view, from one augmentation draw, both through `shared.preprocess`,
+and, when the clips have landmark tracks, the `pose` view of the same draw (cloud.pose.view).
 
 Clips are decoded once into a `FrameCache` (uint8, longer side `max_side`), so later
 epochs and later models never decode video again. Each window has `num_draws`
@@ -9,8 +10,9 @@ pipeline compute the teacher's logits once per (window, draw) and reuse them.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import cv2
@@ -19,13 +21,14 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from cloud.augment import IDENTITY, AugmentDraw, AugmentSpec, apply_augment, draw_augment
+from cloud.pose.view import PoseSource
 from shared.datasets import ClipRecord, span_label_at
 from shared.labels import LabelSet
 from shared.preprocess import InputSpec, window_ends, window_indices, window_to_input
 from shared.video import DecodedVideo, read_video
 
 UNLABELLED = -1
-VIEWS = ("teacher", "student")
+VIEWS = ("teacher", "student", "pose")
 
 
 class FrameCache:
@@ -99,7 +102,8 @@ def list_windows(
 
 
 class TwoViewWindows(Dataset[dict[str, torch.Tensor]]):
-    """Windows as tensors: `teacher` (3,T,H,W) full view, `student` downsampled view."""
+    """Windows as tensors: `teacher` (3,T,H,W) full view, `student` downsampled view,
+    `pose` (features, T) landmark view when built with a `PoseSource`."""
 
     def __init__(
         self,
@@ -111,24 +115,64 @@ class TwoViewWindows(Dataset[dict[str, torch.Tensor]]):
         augment: AugmentSpec | None = None,
         num_draws: int = 2,
         seed: int = 0,
+        pose: PoseSource | None = None,
     ) -> None:
         self.records, self.windows, self.cache = list(records), list(windows), cache
         self.specs = {"teacher": teacher_spec, "student": student_spec}
         self.augment, self.seed = augment, seed
         self.num_draws = num_draws if augment is not None else 1
-        self.views: tuple[str, ...] = VIEWS
-        self.draw = 0
+        self.views: tuple[str, ...] = ("teacher", "student")
+        self.draw = self.epoch = 0
         self.banks: dict[str, torch.Tensor] = {}  # view -> (windows, draws, 3, T, H, W)
+        self.pose = pose
+        # Skeleton-only augmentation, drawn per epoch: on to train the pose teacher, off
+        # (see `without_pose_extras`) when the teacher labels windows for the student.
+        self.pose_extras = True
 
     def set_epoch(self, epoch: int) -> None:
-        self.draw = epoch % self.num_draws
+        self.epoch, self.draw = epoch, epoch % self.num_draws
 
     def with_views(self, *views: str) -> TwoViewWindows:
         unknown = set(views) - set(VIEWS)
         if unknown:
             raise ValueError(f"unknown views {sorted(unknown)}; expected {VIEWS}")
+        if "pose" in views and self.pose is None:
+            raise ValueError("these windows have no landmark tracks: build them with `pose=`")
         self.views = views
         return self
+
+    @contextmanager
+    def without_pose_extras(self) -> Iterator[TwoViewWindows]:
+        """The pose view follows only the pixel draw inside this block."""
+        saved, self.pose_extras = self.pose_extras, False
+        try:
+            yield self
+        finally:
+            self.pose_extras = saved
+
+    def joined(self, other: TwoViewWindows) -> TwoViewWindows:
+        """These windows followed by `other`'s (e.g. unlabelled ones), with both sets' tracks.
+
+        Draws follow the window's index, which the join changes for `other`: banks are
+        not carried over (materialize the joined set again).
+        """
+        if other.cache is not self.cache:
+            raise ValueError("windows to join must share one FrameCache")
+        offset = len(self.records)
+        refs = self.windows + [replace(w, clip=w.clip + offset) for w in other.windows]
+        pose = self.pose.merged(other.pose) if self.pose and other.pose else None
+        both = TwoViewWindows(
+            self.records + other.records,
+            refs,
+            self.cache,
+            self.specs["teacher"],
+            self.specs["student"],
+            self.augment,
+            self.num_draws,
+            self.seed,
+            pose,
+        )
+        return both
 
     def __len__(self) -> int:
         return len(self.windows)
@@ -164,12 +208,23 @@ class TwoViewWindows(Dataset[dict[str, torch.Tensor]]):
     def view(self, index: int, view: str, draw: int) -> np.ndarray:
         if view in self.banks:
             return self.banks[view][index, draw].numpy()
+        if view == "pose":
+            return self.pose_view(index, draw)
         ref = self.windows[index]
         video = self.cache.get(self.records[ref.clip].path)
         spec = self.specs[view]
         picks = window_indices(video.timestamps, ref.end_s, spec)
         augment = self.augment_draw(index, draw)
         return window_to_input([apply_augment(video.frames[i], augment) for i in picks], spec)
+
+    def pose_view(self, index: int, draw: int) -> np.ndarray:
+        if self.pose is None:
+            raise ValueError("these windows have no landmark tracks: build them with `pose=`")
+        ref = self.windows[index]
+        extras = self.augment is not None and self.pose_extras
+        rng = np.random.default_rng([self.seed, index, self.epoch, 1]) if extras else None
+        path = self.records[ref.clip].path
+        return self.pose.window(path, ref.end_s, self.augment_draw(index, draw), rng)
 
     def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
         ref = self.windows[index]

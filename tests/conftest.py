@@ -79,3 +79,24 @@ def postgres_url() -> str:
     if not port_open("127.0.0.1", 5432):
         missing(f"PostgreSQL is not reachable for {url}", require_services())
     return url
+
+
+# Two UP-Fall activities, camera 1, trials 1-3 (about 130 frames each): small enough for
+# the pose teacher's tests; trial 3 of camera 2 of both is the unlabelled footage.
+TINY_UPFALL_LABELS = ("fall_forward_knees", "picking_up_object")
+
+
+@pytest.fixture(scope="session")
+def upfall_tiny(upfall_root: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """{'data': a labelled folder (manifest with absolute paths), 'unlabeled': videos only}."""
+    base = tmp_path_factory.mktemp("upfall-tiny")
+    data, unlabeled = base / "data", base / "unlabeled"
+    data.mkdir()
+    unlabeled.mkdir()
+    rows = ["path,label,trial,camera"]
+    for label in TINY_UPFALL_LABELS:
+        for trial in (1, 2, 3):
+            rows.append(f"{upfall_root / label / f's1_trial{trial}_cam1.mp4'},{label},{trial},1")
+        (unlabeled / f"{label}.mp4").symlink_to(upfall_root / label / "s1_trial3_cam2.mp4")
+    (data / "manifest.csv").write_text("\n".join(rows) + "\n")
+    return {"data": data, "unlabeled": unlabeled}

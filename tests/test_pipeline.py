@@ -206,3 +206,48 @@ def test_torchrun_two_processes_train_a_loadable_checkpoint(
     model = model_from_checkpoint(ckpt)
     assert ckpt.role == "student"
     assert model(torch.zeros(1, 3, 8, 24, 24)).shape == (1, len(ckpt.metadata.labels))
+
+
+# --- the pose teacher (cloud.pose) through the same pipeline --------------------------
+
+
+@pytest.fixture(scope="module")
+def pose_run(upfall_tiny: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`--teacher pose` with unlabelled videos on two UP-Fall activities (conftest)."""
+    out = tmp_path_factory.mktemp("pose") / "run"
+    args = ["train", "pipeline", "--data", str(upfall_tiny["data"]), "--out", str(out)]
+    args += ["--teacher", "pose", "--test-where", "trial=3", "--val-where", "trial=2"]
+    args += ["--epochs", "2", "--teacher-size", "48", "--teacher-frames", "8"]
+    args += ["--student-size", "24", "--clip-seconds", "1.6", "--batch-size", "16"]
+    args += ["--unlabeled", str(upfall_tiny["unlabeled"])]
+    assert vigil(args) == 0
+    return out
+
+
+def test_a_pose_pipeline_writes_the_files_and_report_keys_of_a_cnn3d_one(
+    pose_run: Path, tiny_run: Path
+) -> None:
+    pose_files = {p.name for p in pose_run.iterdir()}
+    assert {p.name for p in tiny_run.iterdir()} | {"student_kd_unlabeled.pt"} == pose_files
+    pose = json.loads((pose_run / "report.json").read_text())
+    cnn3d = json.loads((tiny_run / "report.json").read_text())
+    assert set(pose) == set(cnn3d) | {"student_kd_unlabeled"}
+    for name in ("teacher", "student_scratch", "student_kd", "teacher_cost", "teacher_gate"):
+        assert set(pose[name]) == set(cnn3d[name]), name
+    assert set(pose["student_kd_unlabeled"]) == set(cnn3d["student_kd"])
+    assert set(pose["timing"]) == set(cnn3d["timing"]) | {"student_kd_unlabeled_s"}
+    assert (pose["teacher_kind"], cnn3d["teacher_kind"]) == ("pose", "cnn3d")
+    cost = pose["teacher_cost"]
+    assert cost["ms_per_window"] > cost["classifier_ms"] > 0 and cost["landmarks_ms_per_frame"] > 0
+    assert cnn3d["teacher_cost"]["landmarks_ms_per_frame"] is None
+    assert cnn3d["teacher_cost"]["ms_per_window"] == cnn3d["teacher"]["ort_latency_ms"]
+
+
+def test_a_pose_teacher_checkpoint_is_scored_on_its_own(
+    pose_run: Path, upfall_tiny: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    capsys.readouterr()
+    teacher = pose_run / "teacher.pt"
+    assert vigil(["eval", str(teacher), "--data", str(upfall_tiny["data"]), "--all"]) == 0
+    scored = json.loads(capsys.readouterr().out)
+    assert scored["n_clips"] == 6 and 0.0 <= scored["accuracy_clip"] <= 1.0
