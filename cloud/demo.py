@@ -252,8 +252,15 @@ def print_summary(summary: dict[str, Any], cloud: Cloud, viewer: str) -> None:
     print("\nground truth (scripted)            events (edge -> cloud)")
     for seg in summary["timeline"]:
         print(f"  {seg['start_s']:5.1f}-{seg['end_s']:5.1f} s  {seg['label']}")
-    for event in summary["events"]:
-        start = video_time(event["started_at"])
+    # An end event is shown when it ended, start and update events when they were seen.
+    shown = sorted(
+        (
+            (video_time(e["ended_at"] or e["started_at"]), e.get("seq", 0), e)
+            for e in summary["events"]
+        ),
+        key=lambda row: row[:2],
+    )
+    for start, _, event in shown:
         print(
             f"{'':36}{start:5.1f} s  {event['type']:<6} {event['action']:<15} "
             f"{event['severity']:<8} p={event['confidence']:.2f}"
