@@ -200,8 +200,13 @@ def run_train_teacher(args: argparse.Namespace) -> int:
 def run_train_student(args: argparse.Namespace) -> int:
     require_extra("cloud", "torch")
     from cloud.checkpoint import load_checkpoint
-    from cloud.data import prepare_data
-    from cloud.pipeline import Trained, kd_training_set, stage_student, view_of
+    from cloud.pipeline import (
+        Trained,
+        kd_training_set,
+        prepare_run_data,
+        stage_student,
+        view_of,
+    )
 
     if args.unlabeled and not args.teacher_ckpt:
         raise SystemExit("vigil: --unlabeled needs --teacher-ckpt (only a teacher labels them)")
@@ -213,15 +218,8 @@ def run_train_student(args: argparse.Namespace) -> int:
         args.teacher_frames = ckpt.metadata.input.frames
         args.teacher_size = ckpt.metadata.input.height
     cfg = pipeline_config(args, args.out.parent)
-    data = prepare_data(
-        cfg.data,
-        *cfg.specs(),
-        cfg.test_where,
-        cfg.val_where,
-        cfg.seed,
-        pose=cfg.pose_options(),
-        unlabeled=cfg.unlabeled,
-    )
+    # The pipeline's own data step: the same hop and augmentation draws as a pipeline run.
+    data = prepare_run_data(cfg)
     teacher = None
     if ckpt is not None:
         check_teacher_labels(ckpt.metadata.labels, list(data.labels.names), args.teacher_ckpt)
