@@ -51,6 +51,13 @@ def add_schedule_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--lr", type=float, default=3e-3)
     parser.add_argument("--patience", type=int, default=8, help="early-stopping epochs")
+    parser.add_argument(
+        "--augment-draws",
+        type=int,
+        default=2,
+        help="augmented copies of each training window; epoch e trains on copy e mod N "
+        "(more copies: less memorising on small data; the KD teacher runs once per copy)",
+    )
     parser.add_argument("--clip-seconds", type=float, default=1.8)
     parser.add_argument("--teacher-size", type=int, default=112)
     parser.add_argument("--teacher-frames", type=int, default=16)
@@ -136,6 +143,7 @@ def pipeline_config(args: argparse.Namespace, out: Path):  # noqa: ANN201 - lazy
         batch_size=args.batch_size,
         lr=args.lr,
         patience=args.patience,
+        num_draws=args.augment_draws,
         int8=getattr(args, "int8", False),
         device=args.device,
         workers=args.workers,
@@ -184,15 +192,12 @@ def init_distributed() -> None:
 
 def run_train_teacher(args: argparse.Namespace) -> int:
     require_extra("cloud", "torch")
-    from cloud.data import prepare_data
-    from cloud.pipeline import stage_teacher
+    from cloud.pipeline import prepare_run_data, stage_teacher
 
     init_distributed()
     cfg = pipeline_config(args, args.out.parent)
-    data = prepare_data(
-        cfg.data, *cfg.specs(), cfg.test_where, cfg.val_where, cfg.seed, pose=cfg.pose_options()
-    )
-    stage_teacher(cfg, data, run_stamp(), args.out)
+    # The pipeline's own data step: the same hop and augmentation draws as a pipeline run.
+    stage_teacher(cfg, prepare_run_data(cfg), run_stamp(), args.out)
     print(f"teacher written to {args.out}")
     return 0
 

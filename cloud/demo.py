@@ -45,6 +45,10 @@ class DemoPlan:
     epochs: int
     teacher_epochs: int
     teacher_size: int
+    size: int = 112
+    augment_draws: int = 2
+    patience: int = 8
+    labels: tuple[str, ...] | None = None  # None: every action the scenes can film
     seconds: float = 3.0
 
     def job(self) -> dict[str, Any]:
@@ -52,23 +56,42 @@ class DemoPlan:
             "dataset": {
                 "kind": "synthetic",
                 "clips_per_class": self.clips_per_class,
-                "size": 112,
+                "size": self.size,
                 "seconds": self.seconds,
                 "fps": 15,
                 "seed": 0,
                 "site_seed": ROOM_SEED,
                 "site_share": 1.0,
+                "labels": list(self.labels) if self.labels else None,
             },
             "epochs": self.epochs,
             "teacher_epochs": self.teacher_epochs,
             "teacher_size": self.teacher_size,
+            "augment_draws": self.augment_draws,
+            "patience": self.patience,
             "test_where": "group=4",
             "val_where": "group=3",
             "promotion": "always",
         }
 
 
-QUICK = DemoPlan(clips_per_class=10, epochs=8, teacher_epochs=6, teacher_size=64)
+# Quick: the scenario's actions and an empty room (not bending or waving), 64 px footage
+# (the teacher's resolution), few teacher epochs, and eight augmented copies of each
+# window so that the student does not learn 30 clips a class by heart (with two copies it
+# misread the plain scenario); no early stop (the small validation split is noisy: a
+# student stopped at epoch 24 of 40 while still learning). The cnn3d teacher is
+# undertrained at this budget and the pipeline's gate says so; the export then goes to
+# the better student.
+QUICK = DemoPlan(
+    clips_per_class=30,
+    epochs=40,
+    teacher_epochs=3,
+    teacher_size=64,
+    size=64,
+    augment_draws=8,
+    patience=40,
+    labels=("walking", "sitting_down", "standing_up", "falling", "lying_on_floor", "no_person"),
+)
 FULL = DemoPlan(clips_per_class=60, epochs=15, teacher_epochs=5, teacher_size=64)
 
 

@@ -32,7 +32,14 @@ from cloud.pose.extract import landmark_ms_per_frame
 from cloud.pose.features import PoseFeatureSpec
 from cloud.run_dir import claim_run_dir, write_json, write_text
 from cloud.teachers import TeacherInput, build_teacher, teacher_kind
-from cloud.trainer import TrainConfig, TrainResult, predict_logits, train_model, world
+from cloud.trainer import (
+    TrainConfig,
+    TrainResult,
+    predict_logits,
+    seed_everything,
+    train_model,
+    world,
+)
 from cloud.windows import TwoViewWindows
 from shared.labels import LabelSet
 from shared.modelmeta import ModelMetadata
@@ -211,6 +218,7 @@ def stage_teacher(cfg: PipelineConfig, data: PreparedData, run_id: str, path: Pa
     teacher_spec, _ = cfg.specs()
     kind = teacher_kind(cfg.teacher)
     request = TeacherInput(len(data.labels), teacher_spec, PoseFeatureSpec(cfg.pose_features))
+    seed_everything(cfg.seed)  # the initial weights depend on the seed alone
     model_cfg, model = build_teacher(cfg.teacher, request)
     train_cfg = cfg.train_config(cfg.teacher_epochs or cfg.epochs, label_smoothing=0.1)
     result = train_model(
@@ -323,9 +331,7 @@ def train_student_once(
     lam: float,
     name: str,
 ) -> tuple[TrainResult, ModelConfig, TrainConfig]:
-    _, spec = cfg.specs()
-    model_cfg = student_config(len(data.labels), frames=spec.frames, size=spec.height)
-    model = build_model(model_cfg)
+    model_cfg, model = new_student(cfg, len(data.labels))
     loss = "kd" if bank is not None else "ce"
     train_cfg = cfg.train_config(cfg.epochs, loss, temperature=temperature, lam=lam)
     run_name = f"{name}(T={temperature:g},lam={lam:g})" if bank is not None else name
@@ -341,6 +347,18 @@ def train_student_once(
         name=run_name,
     )
     return result, model_cfg, train_cfg
+
+
+def new_student(cfg: PipelineConfig, num_labels: int) -> tuple[ModelConfig, nn.Module]:
+    """A student's initial weights: the seed's alone, whatever ran before in the process.
+
+    So every student of a run (without KD, with KD, each sweep point) starts from the same
+    weights, and a comparison between them measures the loss, not the draw of the init.
+    """
+    _, spec = cfg.specs()
+    model_cfg = student_config(num_labels, frames=spec.frames, size=spec.height)
+    seed_everything(cfg.seed)
+    return model_cfg, build_model(model_cfg)
 
 
 def teacher_bank(cfg: PipelineConfig, teacher: Trained, train: TwoViewWindows) -> torch.Tensor:

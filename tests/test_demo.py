@@ -7,6 +7,7 @@ import re
 import sqlite3
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -45,6 +46,31 @@ def test_printed_accuracies_come_from_the_jobs_report(demo: tuple[Path, str]) ->
         assert float(line.group(2)) == pytest.approx(
             report[name]["macro_f1"], abs=6e-4
         )  # printed to 3 decimals
+
+
+def test_the_scripted_fall_is_stored_as_a_critical_event_in_its_interval(
+    demo: tuple[Path, str],
+) -> None:
+    out, stdout = demo
+    timeline = json.loads((out / "scenario.json").read_text())
+    (fall,) = [s for s in timeline["segments"] if s["label"] == "falling"]
+    db = sqlite3.connect(out / "cloud" / "vigil.db")
+    rows = db.execute(
+        "select started_at, action from events"
+        " where device_id='room-1' and severity='critical' and type='start' order by started_at"
+    ).fetchall()
+    assert rows, f"no critical event stored; the demo printed:\n{stdout[-3000:]}"
+    # The edge stamps frames from the video's epoch (2026-01-01), so this is video time.
+    epoch = datetime(2026, 1, 1, tzinfo=UTC)
+    stamps = [datetime.fromisoformat(t).replace(tzinfo=UTC) for t, _ in rows]
+    seen = [(stamp - epoch).total_seconds() for stamp in stamps]
+    assert all(action == "falling" for _, action in rows)
+    # The alert may come while the fall happens or soon after the body lands; none before.
+    assert fall["start_s"] <= seen[0] <= fall["end_s"] + 2.0, (seen, fall)
+    latency = re.search(r"^fall alert: (\S+) s after the scripted fall", stdout, re.M)
+    assert latency is not None and float(latency.group(1)) == pytest.approx(
+        seen[0] - fall["start_s"], abs=0.06
+    )
 
 
 def test_the_loop_ran_through_the_real_service(demo: tuple[Path, str]) -> None:

@@ -17,7 +17,7 @@ from torch import nn
 
 from cloud.checkpoint import load_checkpoint, model_from_checkpoint
 from cloud.data import DatasetError, prepare_data
-from cloud.pipeline import PipelineConfig, run_pipeline
+from cloud.pipeline import PipelineConfig, new_student, run_pipeline
 from cloud.run_dir import RunDirError
 from cloud.trainer import TrainConfig, TrainingError, train_model
 from shared.cli import main as vigil
@@ -154,6 +154,19 @@ class NaNModel(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return (x.mean(dim=(1, 2, 3, 4)) * self.w * float("nan")).unsqueeze(1).repeat(1, 8)
+
+
+def test_every_student_of_a_run_starts_from_the_same_weights(tmp_path: Path) -> None:
+    cfg = PipelineConfig(data=tmp_path, out=tmp_path / "run", seed=3)
+    _, first = new_student(cfg, 5)
+    torch.rand(1000)  # a teacher trained in between draws from the same generator
+    _, second = new_student(cfg, 5)
+    _, other_seed = new_student(PipelineConfig(data=tmp_path, out=tmp_path / "r", seed=4), 5)
+    for name, weight in first.state_dict().items():
+        assert torch.equal(weight, second.state_dict()[name]), name
+    assert not all(
+        torch.equal(w, other_seed.state_dict()[n]) for n, w in first.state_dict().items()
+    )
 
 
 def test_nan_loss_stops_training(tiny_synth: Path) -> None:

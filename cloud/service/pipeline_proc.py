@@ -21,6 +21,7 @@ def prepare_data(spec: JobSpec) -> Path:
     """The folder the pipeline trains on."""
     dataset = spec.params.dataset
     if isinstance(dataset, SyntheticDataset):
+        from shared.labels import DEFAULT_LABELS
         from shared.synth import write_synth_dataset
 
         write_synth_dataset(
@@ -32,6 +33,7 @@ def prepare_data(spec: JobSpec) -> Path:
             fps=dataset.fps,
             site_seed=dataset.site_seed,
             site_share=dataset.site_share,
+            labels=dataset.labels or DEFAULT_LABELS,
         )
         source = spec.synth_dir
     else:
@@ -63,6 +65,8 @@ def run(spec: JobSpec) -> None:
             val_where=p.val_where,
             teacher_size=p.teacher_size,
             student_size=p.student_size,
+            num_draws=p.augment_draws,
+            patience=p.patience,
         )
     )
     if spec.production_onnx is not None:

@@ -21,6 +21,7 @@ from pydantic import (
 )
 
 from shared.datasets.splits import parse_where
+from shared.labels import DEFAULT_LABELS
 from shared.messages import ActionEvent, CommandKind, Id, Label, Thresholds
 
 # PostgreSQL text cannot hold NUL: refused here (422) rather than by the insert (500).
@@ -241,6 +242,24 @@ class SyntheticDataset(Request):
     site_share: float = Field(
         0.5, gt=0, le=1, description="the share of the clips filmed in the site's room"
     )
+    labels: list[Label] | None = Field(
+        None,
+        min_length=2,
+        max_length=len(DEFAULT_LABELS),
+        description="the actions to film (default: all of them)",
+    )
+
+    @field_validator("labels")
+    @classmethod
+    def _known_actions(cls, value: list[str] | None) -> list[str] | None:
+        if value is None:
+            return value
+        unknown = [label for label in value if label not in DEFAULT_LABELS]
+        if unknown:
+            raise ValueError(f"cannot synthesise {unknown}; known: {list(DEFAULT_LABELS)}")
+        if len(set(value)) != len(value):
+            raise ValueError("labels repeat")
+        return value
 
 
 class FolderDataset(Request):
@@ -266,6 +285,16 @@ class TrainingJobCreate(Request):
     seed: int = Field(0, ge=0, le=SEED_MAX)
     teacher_size: int = Field(112, ge=32, le=224)
     student_size: int = Field(32, ge=16, le=112)
+    patience: int = Field(
+        8, ge=1, le=500, description="stop after this many epochs without a better val macro-F1"
+    )
+    augment_draws: int = Field(
+        2,
+        ge=1,
+        le=32,
+        description="augmented copies of each training window (epoch e trains on copy e mod N); "
+        "more copies keep a student trained on few clips from learning them by heart",
+    )
     promotion: Literal["never", "if_better", "always"] = "if_better"
 
     @field_validator("dataset", mode="before")

@@ -25,10 +25,19 @@ from shared.topics import model_topic
 
 pytestmark = pytest.mark.slow
 
+FILMED = ["walking", "falling", "lying_on_floor", "no_person"]
 TINY = {
-    "dataset": {"kind": "synthetic", "clips_per_class": 3, "size": 64, "seconds": 2, "fps": 10},
+    "dataset": {
+        "kind": "synthetic",
+        "clips_per_class": 3,
+        "size": 64,
+        "seconds": 2,
+        "fps": 10,
+        "labels": FILMED,
+    },
     "epochs": 1,
     "teacher_size": 64,
+    "augment_draws": 3,
     "promotion": "if_better",
 }
 JOB_TIMEOUT_S = 240
@@ -92,6 +101,20 @@ def test_a_training_job_is_registered_promoted_announced_and_signed(
         "student_kd",
         "student_scratch",
     )
+
+
+def test_the_job_films_the_actions_asked_for_with_the_augmentation_draws_asked_for(
+    server: Server, trained: tuple[dict, TestDevice]
+) -> None:
+    from cloud.export import read_metadata
+
+    job, _ = trained
+    run = server.settings.data_dir / "jobs" / job["id"] / "run"
+    assert json.loads((run / "run.json").read_text())["identity"]["num_draws"] == 3
+    with server.services.sessions.begin() as session:
+        model = server.services.registry.get(session, job["model_version"])
+        artifact = server.services.registry.artifact_path(model)
+    assert read_metadata(artifact).labels == FILMED
 
 
 def test_a_finished_job_serves_its_training_curves(
@@ -184,6 +207,11 @@ def test_invalid_job_parameters_are_422(server: Server) -> None:
         {**TINY, "promotion": "sometimes"},
         {**TINY, "test_where": "no equals sign"},
         {**TINY, "surprise": True},
+        {**TINY, "augment_draws": 0},
+        {**TINY, "patience": 0},
+        {**TINY, "dataset": {**TINY["dataset"], "labels": ["walking", "moonwalking"]}},
+        {**TINY, "dataset": {**TINY["dataset"], "labels": ["walking", "walking"]}},
+        {**TINY, "dataset": {**TINY["dataset"], "labels": ["falling"]}},
     ]
     with server.client(server.admin) as client:
         codes = [client.post("/api/v1/training-jobs", json=body).status_code for body in bad]
