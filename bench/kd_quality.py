@@ -126,7 +126,8 @@ def run_split(
             epochs=args.epochs, teacher_epochs=args.teacher_epochs, sweep=not args.no_sweep,
             device=args.device, workers=args.workers, patience=args.patience,
             teacher=args.teacher, pose_features=args.pose_features, pose_cache=args.pose_cache,
-            unlabeled=unlabeled, hop_s=args.hop,
+            unlabeled=unlabeled, hop_s=args.hop, student_size=args.student_size,
+            num_draws=args.augment_draws,
         )
         report = run_pipeline(cfg)
         report["wall_s"] = round(time.monotonic() - started, 1)
@@ -254,6 +255,10 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--patience", type=int, default=10)
     p.add_argument("--clips-per-class", type=int, default=50)
     p.add_argument("--no-sweep", action="store_true")
+    p.add_argument("--student-size", type=int, default=32, help="student frame side in pixels")
+    p.add_argument(
+        "--augment-draws", type=int, default=2, help="augmented copies of each training window"
+    )
     p.add_argument("--device", default="cpu")
     p.add_argument("--workers", type=int, default=0)
     p.add_argument("--work", type=Path, default=REPO / "bench" / "runs")

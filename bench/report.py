@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -297,9 +298,99 @@ UPFALL_LOGS = {"trial": "upfall-trials_1_2_to_3-seed0", "camera": "upfall-camera
 
 
 def kd_other_sections(results: Results) -> str:
-    """Every other kd_*.json (UP-Fall, fall vs not-fall, pose teacher...), split by split."""
-    names = sorted(p.name for p in results.root.glob("kd_*.json"))
+    """Every other kd_*.json (UP-Fall, fall vs not-fall, pose teacher...), split by split.
+
+    The other-size runs (`kd_X_s48.json`) are the student-size section's.
+    """
+    names = sorted(p.name for p in results.root.glob("kd_*.json") if size_variant(p) is None)
     return "\n\n".join(kd_file_splits(results, name) for name in names if name not in KD_SYNTHETIC)
+
+
+def size_variant(path: Path) -> tuple[str, int] | None:
+    """`kd_X_s48.json` -> ("kd_X.json", 48): a run of X with another student input size."""
+    match = re.fullmatch(r"(kd_.+)_s(\d+)", path.stem)
+    return (f"{match.group(1)}.json", int(match.group(2))) if match else None
+
+
+SIZE_MODELS = ("student_scratch", "student_kd", "student_kd_unlabeled")
+Family = dict[int, tuple[str, Record]]  # student input size -> (JSON name, record)
+
+
+def size_families(results: Results) -> dict[str, Family]:
+    """Each kd result that has other-size twins, with them, keyed by its JSON name."""
+    families: dict[str, Family] = {}
+    for path in sorted(results.root.glob("kd_*_s*.json")):
+        variant = size_variant(path)
+        base = results.get(variant[0]) if variant else None
+        if variant is None or base is None:
+            continue
+        family = families.setdefault(variant[0], {})
+        family[int(base.get("settings", {}).get("student_size", 32))] = (variant[0], base)
+        family[variant[1]] = (path.name, results.get(path.name) or {})
+    return families
+
+
+def student_size_section(results: Results, img: Path) -> str:
+    """Accuracy against latency for each student input size: a table and a plot per split."""
+    head = "## Student input size\n\n"
+    families = size_families(results)
+    if not families:
+        return head + not_run(
+            "kd_upfall_pose_s48.json",
+            "python bench/kd_quality.py --dataset upfall --teacher pose --student-size 48 "
+            "--out bench/results/kd_upfall_pose_s48.json",
+        )
+    parts = [
+        size_split(base, family, split, img)
+        for base, family in families.items()
+        for split in sorted(set.intersection(*(set(r["splits"]) for _, r in family.values())))
+    ]
+    return head + (
+        "The same runs with the student's frames at other sizes (`--student-size`); "
+        "latency is onnxruntime, batch 1, one thread, median.\n\n" + "\n\n".join(parts)
+    )
+
+
+def size_split(base: str, family: Family, split: str, img: Path) -> str:
+    rows, points = [], []
+    for size, (name, record) in sorted(family.items()):
+        summary = record["splits"][split]["summary"]
+        rows.append(size_row(size, name, summary))
+        points += [size_point(size, model, summary[model]) for model in models_in(summary)
+                   if model in SIZE_MODELS]  # fmt: skip
+    plot = report_plots.student_size(points, img / f"size_{Path(base).stem}_{split}.png", split)
+    header = ["input", "JSON", "params", "MACs", "ms/window",
+              *(f"clip acc, {MODEL_NAMES[m]}" for m in SIZE_MODELS),
+              "fall AUC, no KD", "fall AUC, KD"]  # fmt: skip
+    return (
+        f"### `{base}` and its other sizes, split `{split}`\n\n"
+        + " ".join(provenance(record, name) for name, record in family.values())
+        + f"\n\n{table(header, rows)}\n\n![student input size](img/{plot.name})"
+    )
+
+
+def size_row(size: int, name: str, summary: Record) -> list[str]:
+    base = summary["student_scratch"]
+    return [
+        f"{size} px",
+        f"`{name}`",
+        num(base["params"]["mean"]),
+        f"{base['macs']['mean'] / 1e6:,.1f} M",
+        f"{base['ort_latency_ms']['mean']:.2f}",
+        *(_mean(summary.get(m, {}).get("accuracy_clip", {})) for m in SIZE_MODELS),
+        *(_mean(summary.get(m, {}).get("fall_auc_window", {})) for m in SIZE_MODELS[:2]),
+    ]
+
+
+def size_point(size: int, model: str, stat: Record) -> Record:
+    accuracy = stat["accuracy_clip"]
+    return {
+        "size": size,
+        "model": model,
+        "latency_ms": stat["ort_latency_ms"]["mean"],
+        "accuracy": accuracy["mean"],
+        "std": accuracy.get("std") or 0.0,
+    }
 
 
 def kd_file_splits(results: Results, name: str) -> str:
@@ -424,6 +515,8 @@ def kd_points(results: Results) -> list[Record]:
     """(split, model, latency, accuracy) of every kd result, for the accuracy/latency plot."""
     points = []
     for path in sorted(results.root.glob("kd_*.json")):
+        if size_variant(path) is not None:
+            continue  # drawn in the student-size section
         record = results.get(path.name) or {}
         for name, split in record.get("splits", {}).items():
             for model in models_in(split["summary"]):
@@ -1015,6 +1108,7 @@ def render(results_dir: Path, img: Path) -> str:
         figure = f"\n\n![accuracy vs latency](img/{plot.name})"
     parts = [
         kd_section(results) + figure,
+        student_size_section(results, img),
         EDGE.render(results, img),
         ingest_section(results),
         ALERTS.render(results, img),

@@ -56,6 +56,31 @@ def accuracy_vs_latency(points: list[dict[str, Any]], out: Path) -> Path:
     return _save(fig, out)
 
 
+def student_size(points: list[dict[str, Any]], out: Path, split: str) -> Path:
+    """Test clip accuracy (mean ± std over seeds) against latency, one line per student kind."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6.4, 4.0))
+    for model in dict.fromkeys(p["model"] for p in points):
+        line = sorted((p for p in points if p["model"] == model), key=lambda p: p["size"])
+        ax.errorbar(
+            [p["latency_ms"] for p in line],
+            [p["accuracy"] for p in line],
+            yerr=[p["std"] for p in line],
+            marker=MARKERS[model],
+            capsize=3,
+            label=MODEL_NAMES[model],
+        )
+        for p in line:
+            ax.annotate(f"{p['size']} px", (p["latency_ms"], p["accuracy"]), fontsize=7,
+                        xytext=(4, 4), textcoords="offset points")  # fmt: skip
+    ax.set_xlabel("ONNX window latency, ms (one thread)")
+    ax.set_ylabel("test clip accuracy")
+    ax.set_title(f"Student input size: {split}")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=7)
+    return _save(fig, out)
+
+
 def alert_latency(falls: list[dict[str, Any]], out: Path) -> Path:
     """One dot per scripted fall (a row per video): scripted fall -> alert on the stream (s),
     edge detection -> alert on the stream (ms); a missed fall is marked, not dropped."""

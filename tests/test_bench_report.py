@@ -181,3 +181,44 @@ def test_every_kd_result_is_rendered_split_by_split(report, tmp_path: Path) -> N
     assert "| student, KD + unlabelled held-out video | 0.750 |" in doc
     assert "| teacher fall AUC (window) >= 0.9 | 0.930 | yes |" in doc
     assert "**Not run**: `bench/results/kd_synthetic.json` is absent" in doc
+
+
+def sized_summary(params: int, latency: float, acc: float, std: float) -> dict:
+    """One split's summary for the student-size section: the students at one input size."""
+
+    def stat(mean: float, spread: float | None = None) -> dict:
+        return {"mean": mean, "std": spread, "n": 3}
+
+    student = {
+        "params": stat(params),
+        "macs": stat(params * 40.0),
+        "ort_latency_ms": stat(latency),
+        "accuracy_clip": stat(acc, std),
+        "fall_auc_window": stat(0.8),
+    }
+    kd = {**student, "accuracy_clip": stat(acc + 0.05, std)}
+    return {"student_scratch": student, "student_kd": kd, "goals": {}}
+
+
+def test_other_student_sizes_get_a_table_and_plot_of_their_own(report, tmp_path: Path) -> None:
+    split = {"test_where": "trial=3", "val_where": None, "per_seed": [{"seed": 0}]}
+    for name, size, latency, acc in (
+        ("kd_upfall_pose.json", 32, 1.1, 0.60),
+        ("kd_upfall_pose_s64.json", 64, 3.9, 0.55),
+    ):
+        summary = sized_summary(110_000, latency, acc, 0.02)
+        record = {"settings": {"seeds": [0], "student_size": size}, "splits": {"t": split}}
+        record["splits"]["t"] = {**split, "summary": summary}
+        write(tmp_path, name, record)
+
+    doc = report.render(tmp_path, tmp_path / "img")
+
+    section = doc[doc.index("## Student input size") :]
+    small = "| 32 px | `kd_upfall_pose.json` | 110,000 | 4.4 M | 1.10 | 0.600 ± 0.020 | 0.650"
+    assert small in section
+    assert "| 64 px | `kd_upfall_pose_s64.json` | 110,000 | 4.4 M | 3.90 | 0.550 ± 0.020" in section
+    plot = tmp_path / "img" / "size_kd_upfall_pose_t.png"
+    assert plot.read_bytes().startswith(b"\x89PNG")
+    # The other-size run is not rendered again among the kd results.
+    assert "### `kd_upfall_pose_s64.json`" not in doc
+    assert "### `kd_upfall_pose.json`, split `t`" in doc

@@ -156,6 +156,17 @@ class NaNModel(nn.Module):
         return (x.mean(dim=(1, 2, 3, 4)) * self.w * float("nan")).unsqueeze(1).repeat(1, 8)
 
 
+def test_the_cli_passes_the_augmentation_draws_to_the_pipeline(tmp_path: Path) -> None:
+    from cloud.commands import pipeline_config
+    from shared.cli import build_parser
+
+    base = ["train", "pipeline", "--data", str(tmp_path), "--out", str(tmp_path / "run")]
+    args = build_parser().parse_args([*base, "--augment-draws", "5"])
+    assert pipeline_config(args, args.out).num_draws == 5
+    default = build_parser().parse_args(base)
+    assert pipeline_config(default, default.out).num_draws == PipelineConfig.num_draws
+
+
 def test_every_student_of_a_run_starts_from_the_same_weights(tmp_path: Path) -> None:
     cfg = PipelineConfig(data=tmp_path, out=tmp_path / "run", seed=3)
     _, first = new_student(cfg, 5)
