@@ -143,7 +143,8 @@ def model_label(model: str, summary: Record, swept: bool) -> str:
     if model == "teacher" and summary.get("teacher_kind"):
         return f"teacher ({summary['teacher_kind']})"
     chosen = summary.get("chosen_kd") or []
-    kd = ", ".join(f"T={c['temperature']:g}, lam={c['lam']:g}" for c in chosen)
+    # One (T, lam) per seed; each pair said once (the sweep may pick different ones).
+    kd = "; ".join(dict.fromkeys(f"T={c['temperature']:g}, lam={c['lam']:g}" for c in chosen))
     if model == "student_kd" and kd:
         return f"student, KD ({kd}{' by sweep' if swept else ', no sweep'})"
     return MODEL_NAMES[model]
