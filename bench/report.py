@@ -400,9 +400,16 @@ def kd_file_splits(results: Results, name: str) -> str:
         f"### `{name}`, split `{split_name}`\n\ntest `{split['test_where']}`, validation "
         f"`{split['val_where']}`. {provenance(record, name)} {seeds_status(record, split)}."
         f"\n\n{kd_split_table(split, record.get('settings', {}))}\n\n"
-        f"{kd_goals_table(split['summary'], None)}"
+        f"{kd_goals_table(split['summary'], None)}{seed_timing(split)}"
         for split_name, split in record.get("splits", {}).items()
     )
+
+
+def seed_timing(split: Record) -> str:
+    """Each seed's KD/no-KD time, so that one seed slowed by other work shows as such."""
+    if not all("timing" in s.get("report", {}) for s in split["per_seed"]):
+        return ""
+    return f"\n\nKD training time over no-KD per seed: {kd_timing(split)}."
 
 
 def kd_upfall_section(results: Results) -> str:
@@ -499,7 +506,9 @@ def kd_section(results: Results) -> str:
         "On a GPU machine `bench/run_kd_gpu.sh OUT` runs the three dataset/split runs side by "
         "side (`kd_quality.py --device cuda --workers 4 --epochs 25 --teacher-epochs 30 "
         "--patience 8`, sweep on); on a CPU, `bench/kd_quality.py --dataset ...` takes hours "
-        "per seed.\n\n"
+        "per seed with the cnn3d teacher, and 40 s to 3.5 minutes per seed and split with the pose "
+        "teacher once MediaPipe's landmarks are cached (`.benchdata/pose`; extracting "
+        "UP-Fall's 66 clips took about 4 minutes on 2 cores).\n\n"
         + "\n\n".join(
             part
             for part in (
