@@ -60,7 +60,7 @@ def student_size(points: list[dict[str, Any]], out: Path, split: str) -> Path:
     """Test clip accuracy (mean ± std over seeds) against latency, one line per student kind."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6.4, 4.0))
-    for model in dict.fromkeys(p["model"] for p in points):
+    for n, model in enumerate(dict.fromkeys(p["model"] for p in points)):
         line = sorted((p for p in points if p["model"] == model), key=lambda p: p["size"])
         ax.errorbar(
             [p["latency_ms"] for p in line],
@@ -70,7 +70,7 @@ def student_size(points: list[dict[str, Any]], out: Path, split: str) -> Path:
             capsize=3,
             label=MODEL_NAMES[model],
         )
-        for p in line:
+        for p in line if n == 0 else ():  # each size named once, beside the first line
             ax.annotate(f"{p['size']} px", (p["latency_ms"], p["accuracy"]), fontsize=7,
                         xytext=(4, 4), textcoords="offset points")  # fmt: skip
     ax.set_xlabel("ONNX window latency, ms (one thread)")
