@@ -92,7 +92,16 @@ QUICK = DemoPlan(
     patience=40,
     labels=("walking", "sitting_down", "standing_up", "falling", "lying_on_floor", "no_person"),
 )
-FULL = DemoPlan(clips_per_class=60, epochs=15, teacher_epochs=5, teacher_size=64)
+# Full: every action at 112 px, twice the clips, the same augmentation and no early stop.
+FULL = DemoPlan(
+    clips_per_class=60,
+    epochs=30,
+    teacher_epochs=5,
+    teacher_size=64,
+    size=112,
+    augment_draws=8,
+    patience=30,
+)
 
 
 @dataclass
