@@ -192,12 +192,12 @@ def init_distributed() -> None:
 
 def run_train_teacher(args: argparse.Namespace) -> int:
     require_extra("cloud", "torch")
-    from cloud.pipeline import prepare_run_data, stage_teacher
+    from cloud.pipeline import run_windows, stage_teacher
 
     init_distributed()
     cfg = pipeline_config(args, args.out.parent)
-    # The pipeline's own data step: the same hop and augmentation draws as a pipeline run.
-    stage_teacher(cfg, prepare_run_data(cfg), run_stamp(), args.out)
+    # The pipeline's own windows: the same hop and augmentation draws as a pipeline run.
+    stage_teacher(cfg, run_windows(cfg), run_stamp(), args.out)
     print(f"teacher written to {args.out}")
     return 0
 

@@ -172,6 +172,14 @@ def run_pipeline(cfg: PipelineConfig) -> dict[str, Any]:
 
 def prepare_run_data(cfg: PipelineConfig) -> PreparedData:
     """The run's windows, the student's view of each computed once."""
+    data = run_windows(cfg)
+    for split in (data.train, data.val, data.test):
+        split.materialize("student", workers=cfg.workers)
+    return data
+
+
+def run_windows(cfg: PipelineConfig) -> PreparedData:
+    """The run's windows (its hop, splits and augmentation draws), views computed lazily."""
     teacher_spec, student_spec = cfg.specs()
     data = prepare_data(
         cfg.data,
@@ -190,8 +198,6 @@ def prepare_run_data(cfg: PipelineConfig) -> PreparedData:
         "windows: train %d, val %d, test %d, unlabelled %d",
         *(len(data.train), len(data.val), len(data.test), unlabelled),
     )
-    for split in (data.train, data.val, data.test):
-        split.materialize("student", workers=cfg.workers)
     return data
 
 

@@ -21,6 +21,7 @@ from cloud.pipeline import PipelineConfig, new_student, run_pipeline
 from cloud.run_dir import RunDirError
 from cloud.trainer import TrainConfig, TrainingError, train_model
 from shared.cli import main as vigil
+from shared.labels import DEFAULT_LABELS
 from shared.modelmeta import ModelMetadata
 from shared.synth import write_synth_dataset
 
@@ -115,6 +116,18 @@ def test_one_class_only_is_refused(tiny_synth: Path, tmp_path: Path) -> None:
     with pytest.raises(DatasetError, match="two classes"):
         prepare_data(cfg.data, *cfg.specs())
     assert vigil(["dataset", "info", str(tmp_path)]) == 0
+
+
+def test_train_teacher_alone_writes_a_loadable_teacher(tiny_synth: Path, tmp_path: Path) -> None:
+    out = tmp_path / "teacher.pt"
+    args = ["train", "teacher", "--data", str(tiny_synth), "--out", str(out), "--epochs", "1",
+            "--teacher-size", "48", "--teacher-frames", "8", "--clip-seconds", "1.6",
+            "--test-where", "group=4", "--val-where", "group=3"]  # fmt: skip
+    assert vigil(args) == 0
+    ckpt = load_checkpoint(out)
+    assert ckpt.role == "teacher" and ckpt.metadata.input.height == 48
+    assert ckpt.metadata.labels == list(DEFAULT_LABELS)  # the data's labels, saved with it
+    assert len(ckpt.history) == 1
 
 
 def test_teacher_with_other_labels_is_refused(
