@@ -19,6 +19,7 @@ from shared.messages import utc_now
 
 JOBS = 40
 CLAIMERS = 4
+ROUNDS = 2 * JOBS // CLAIMERS  # enough for every job, even if some claims come back empty
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -40,11 +41,13 @@ def test_racing_claimers_never_share_a_job(sessions: sessionmaker[Session]) -> N
             for _ in range(JOBS)
         }
     claimed: dict[str, list] = {f"worker-{i}": [] for i in range(CLAIMERS)}
-    start = threading.Barrier(CLAIMERS)
+    # Rounds in lockstep: every claimer asks at the same moment, every round, so the race
+    # is certain (a free-running loop let one thread take every job before the others woke).
+    start = threading.Barrier(CLAIMERS, timeout=60)
 
     def claim_all(worker_id: str) -> None:
-        start.wait()
-        while queued(sessions):
+        for _ in range(ROUNDS):
+            start.wait()
             job = jobs.claim_next_job(sessions, worker_id, utc_now())
             if job is not None:
                 assert job.status == jobs.RUNNING and job.worker_id == worker_id
@@ -55,6 +58,7 @@ def test_racing_claimers_never_share_a_job(sessions: sessionmaker[Session]) -> N
         thread.start()
     for thread in threads:
         thread.join(timeout=120)
+    assert queued(sessions) == 0
     every = [job_id for ids in claimed.values() for job_id in ids]
     assert len(every) == len(set(every)) == JOBS and set(every) == created
     assert sum(1 for ids in claimed.values() if ids) >= 2, "the race never happened"

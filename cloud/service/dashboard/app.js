@@ -13,6 +13,8 @@ import { Store } from "./store.js";
 import { TimelineView } from "./timeline.js";
 
 const SESSION_KEY = "vigil.session";
+// Why the last session ended (a revoked token), kept so that a reload still says it.
+const NOTICE_KEY = "vigil.signed-out";
 
 const VIEWS = [
   { name: "overview", title: "Overview", View: OverviewView },
@@ -56,6 +58,7 @@ async function signIn(event) {
   try {
     const role = await probeRole(token);
     sessionStorage.setItem(SESSION_KEY, JSON.stringify({ token, role }));
+    sessionStorage.removeItem(NOTICE_KEY);
     start({ token, role }, { gesture: true });
   } catch (err) {
     error.textContent = err.message;
@@ -141,6 +144,7 @@ function signOut(message = "") {
     running = null;
   }
   sessionStorage.removeItem(SESSION_KEY);
+  if (message) sessionStorage.setItem(NOTICE_KEY, message);
   showSignIn(message);
 }
 
@@ -261,4 +265,4 @@ $("#signin-form").addEventListener("submit", signIn);
 $("#signout").addEventListener("click", () => signOut());
 const session = savedSession();
 if (session) start(session);
-else showSignIn();
+else showSignIn(sessionStorage.getItem(NOTICE_KEY) || "");
