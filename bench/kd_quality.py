@@ -21,7 +21,9 @@ their labels, to the pipeline's `unlabeled` (a fourth model, `student_kd_unlabel
 from __future__ import annotations
 
 import argparse
+import math
 import os
+import random
 import shutil
 import sys
 import time
@@ -92,15 +94,26 @@ def fall_plan(work: Path) -> dict[str, tuple[Path, str, str | None]]:
     return plan
 
 
-def heldout_videos(data: Path, test_where: str | None, seed: int, folder: Path) -> Path:
-    """A folder of links to the test split's videos: footage a deployment has no labels for."""
+def heldout_videos(
+    data: Path, test_where: str | None, seed: int, folder: Path, fraction: float = 1.0
+) -> tuple[Path, int]:
+    """A folder of links to the test split's videos: footage a deployment has no labels for.
+
+    `fraction` keeps that share of the videos (at least one), drawn by the seed; a smaller
+    fraction keeps a prefix of the same draw, so 25% of the videos lie inside the 50%.
+    Returns the folder and how many videos it holds.
+    """
     records: list[ClipRecord] = load_folder(data)
     test = split_records(records, test_where=test_where, seed=seed).test
+    draw = sorted(range(len(test)), key=lambda i: str(test[i].path))
+    random.Random(seed).shuffle(draw)
+    chosen = set(draw[: max(1, math.ceil(fraction * len(test)))])
+    kept = [record for i, record in enumerate(test) if i in chosen]  # the split's order
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
-    for i, record in enumerate(test):
+    for i, record in enumerate(kept):
         (folder / f"{i:03d}_{record.path.name}").symlink_to(record.path.resolve())
-    return folder
+    return folder, len(kept)
 
 
 def run_split(
@@ -118,9 +131,11 @@ def run_split(
         out = work / f"{tag}-seed{seed}"
         shutil.rmtree(out, ignore_errors=True)
         started = time.monotonic()
-        unlabeled = None
+        unlabeled, n_unlabeled = None, 0
         if args.unlabeled_heldout:
-            unlabeled = heldout_videos(data, test_where, seed, work / f"{tag}-unlabeled")
+            unlabeled, n_unlabeled = heldout_videos(
+                data, test_where, seed, work / f"{tag}-unlabeled", args.unlabeled_fraction
+            )
         cfg = PipelineConfig(
             data=data, out=out, test_where=test_where, val_where=val_where, seed=seed,
             epochs=args.epochs, teacher_epochs=args.teacher_epochs, sweep=not args.no_sweep,
@@ -131,6 +146,8 @@ def run_split(
         )
         report = run_pipeline(cfg)
         report["wall_s"] = round(time.monotonic() - started, 1)
+        if args.unlabeled_heldout:
+            report["unlabeled_videos"] = n_unlabeled
         per_seed.append({"seed": seed, "report": report})
         print(f"{tag} seed {seed}: " + summary_line(report), flush=True)
         result = {"test_where": test_where, "val_where": val_where, "per_seed": per_seed,
@@ -232,6 +249,13 @@ def pose_goals(summary: dict[str, Any]) -> dict[str, Any]:
     return goals
 
 
+def fraction(text: str) -> float:
+    value = float(text)
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"{text} is not in (0, 1]")
+    return value
+
+
 def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--dataset", choices=("synthetic", "upfall", "fall"), required=True)
@@ -247,6 +271,12 @@ def parse_args() -> argparse.Namespace:
         "--unlabeled-heldout",
         action="store_true",
         help="distil also on the held-out split's videos, without their labels",
+    )
+    p.add_argument(
+        "--unlabeled-fraction",
+        type=fraction,
+        default=1.0,
+        help="share of the held-out videos given as unlabelled video (0 < F <= 1)",
     )
     p.add_argument("--hop", type=float, default=0.5, help="seconds between windows")
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
@@ -281,6 +311,8 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
+    if args.unlabeled_fraction < 1 and not args.unlabeled_heldout:
+        sys.exit("kd_quality: --unlabeled-fraction needs --unlabeled-heldout")
     if args.merge:
         merge_results(args.merge, args.out)
         return
@@ -295,6 +327,8 @@ def main() -> None:
     # cnn3d keeps the distillation issue's file names; other teachers get their own.
     name = f"kd_{args.dataset}.json" if args.teacher == "cnn3d" else (
         f"kd_{args.dataset}_{args.teacher}.json")  # fmt: skip
+    if args.unlabeled_fraction < 1:  # the amount-of-unlabelled-video twins: kd_X_u25.json
+        name = name.replace(".json", f"_u{round(args.unlabeled_fraction * 100)}.json")
 
     folders = {str(data) for data, _, _ in plan.values()}
     # One folder for every split (as before the fall task): said once, at the top.
@@ -323,13 +357,38 @@ def make_plan(args: argparse.Namespace) -> dict[str, tuple[Path, str | None, str
 
 
 def merge_results(paths: list[Path], out: Path | None) -> None:
-    """Join result files of one dataset whose splits ran as separate processes."""
+    """Join result files of one dataset whose splits or seeds ran as separate processes.
+
+    A split found in several files keeps every file's seeds (a seed in two files is an
+    error) and its summary is computed again over all of them. `sources` keeps each
+    file's command, commit and time, since they may differ.
+    """
     import json
 
     records = [json.loads(p.read_text()) for p in paths]
     merged = {**records[0], "splits": {}}
+    merged["sources"] = [
+        {"file": p.name, **{k: r.get(k) for k in ("command", "commit", "finished_at")},
+         "seeds": {n: [s["seed"] for s in split["per_seed"]] for n, split in r["splits"].items()}}
+        for p, r in zip(paths, records, strict=True)
+    ]  # fmt: skip
     for record in records:
-        merged["splits"].update(record["splits"])
+        for name, split in record["splits"].items():
+            if name not in merged["splits"]:
+                merged["splits"][name] = {**split, "per_seed": list(split["per_seed"])}
+                continue
+            into = merged["splits"][name]
+            if (into["test_where"], into["val_where"]) != (split["test_where"], split["val_where"]):
+                sys.exit(f"kd_quality: split {name} is not the same split in every file")
+            seen = {s["seed"] for s in into["per_seed"]}
+            twice = seen & {s["seed"] for s in split["per_seed"]}
+            if twice:
+                sys.exit(f"kd_quality: split {name}: seed(s) {sorted(twice)} in two files")
+            into["per_seed"] = sorted(into["per_seed"] + split["per_seed"], key=lambda s: s["seed"])
+    for split in merged["splits"].values():
+        split["summary"] = summarise(split["per_seed"])
+    merged["settings"] = {**merged.get("settings", {}), "seeds": sorted(
+        {s["seed"] for split in merged["splits"].values() for s in split["per_seed"]})}  # fmt: skip
     target = out or paths[0]
     target.write_text(json.dumps(merged, indent=2) + "\n")
     print(f"merged {len(paths)} files into {target}")

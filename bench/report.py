@@ -87,10 +87,26 @@ def provenance(record: Record, name: str) -> str:
         f"; load average {', '.join(map(str, m['loadavg']))} when written" if "loadavg" in m else ""
     )
     commit = (record.get("commit") or "?")[:10]
+    sources = record.get("sources")
+    if sources:  # seeds or splits run as separate processes, then merged
+        runs = "; ".join(
+            f"`{s.get('command', '?')}` ({s.get('finished_at', '?')}, commit "
+            f"{(s.get('commit') or '?')[:10]}; {source_seeds(s)})"
+            for s in sources
+        )
+        return (
+            f"Merged from {len(sources)} runs: {runs}. Machine: {'; '.join(parts)}{load}. "
+            f"JSON: `bench/results/{name}`."
+        )
     return (
         f"Command: `{record.get('command', '?')}`. Machine: {'; '.join(parts)}{load}. "
         f"JSON: `bench/results/{name}` ({record.get('finished_at', '?')}, commit {commit})."
     )
+
+
+def source_seeds(source: Record) -> str:
+    seeds = sorted({seed for done in source.get("seeds", {}).values() for seed in done})
+    return seed_list(seeds) if seeds else "no seeds"
 
 
 def not_run(name: str, command: str) -> str:
@@ -301,10 +317,16 @@ UPFALL_LOGS = {"trial": "upfall-trials_1_2_to_3-seed0", "camera": "upfall-camera
 def kd_other_sections(results: Results) -> str:
     """Every other kd_*.json (UP-Fall, fall vs not-fall, pose teacher...), split by split.
 
-    The other-size runs (`kd_X_s48.json`) are the student-size section's.
+    The other-size runs (`kd_X_s48.json`) are the student-size section's, the runs with
+    less unlabelled video (`kd_X_u25.json`) the unlabelled-amount section's.
     """
-    names = sorted(p.name for p in results.root.glob("kd_*.json") if size_variant(p) is None)
+    names = sorted(p.name for p in results.root.glob("kd_*.json") if not is_variant(p))
     return "\n\n".join(kd_file_splits(results, name) for name in names if name not in KD_SYNTHETIC)
+
+
+def is_variant(path: Path) -> bool:
+    """A twin of another kd result with one setting changed, shown in a section of its own."""
+    return size_variant(path) is not None or fraction_variant(path) is not None
 
 
 def size_variant(path: Path) -> tuple[str, int] | None:
@@ -391,6 +413,94 @@ def size_point(size: int, model: str, stat: Record) -> Record:
         "latency_ms": stat["ort_latency_ms"]["mean"],
         "accuracy": accuracy["mean"],
         "std": accuracy.get("std") or 0.0,
+    }
+
+
+def fraction_variant(path: Path) -> tuple[str, float] | None:
+    """`kd_X_u25.json` -> ("kd_X.json", 0.25): X with a quarter of the unlabelled video."""
+    match = re.fullmatch(r"(kd_.+)_u(\d+)", path.stem)
+    return (f"{match.group(1)}.json", int(match.group(2)) / 100) if match else None
+
+
+def unlabeled_amount_section(results: Results, img: Path) -> str:
+    """KD + unlabelled against the share of held-out video given: a table and plot per split."""
+    head = "## Amount of unlabelled video\n\n"
+    families: dict[str, dict[float, tuple[str, Record]]] = {}
+    for path in sorted(results.root.glob("kd_*_u*.json")):
+        variant = fraction_variant(path)
+        base = results.get(variant[0]) if variant else None
+        if variant is None or base is None:
+            continue
+        family = families.setdefault(variant[0], {})
+        family[float(base["settings"].get("unlabeled_fraction", 1.0))] = (variant[0], base)
+        family[variant[1]] = (path.name, results.get(path.name) or {})
+    if not families:
+        return head + not_run(
+            "kd_fall_pose_loso_u25.json",
+            "python bench/kd_quality.py --dataset fall --teacher pose --unlabeled-heldout "
+            "--unlabeled-fraction 0.25 --out bench/results/kd_fall_pose_loso_u25.json",
+        )
+    parts = [
+        amount_split(base, family, split, img)
+        for base, family in families.items()
+        for split in sorted(set.intersection(*(set(r["splits"]) for _, r in family.values())))
+    ]
+    return head + (
+        "The same runs with a share of the held-out split's videos given, unlabelled, to "
+        "distillation (`--unlabeled-fraction`; a smaller share is a subset of a larger one, "
+        "drawn by the seed). Share 0 is the KD student without unlabelled video; the student "
+        "without KD is the same run's baseline.\n\n" + "\n\n".join(parts)
+    )
+
+
+def amount_split(base: str, family: dict[float, tuple[str, Record]], split: str, img: Path) -> str:
+    points, rows = [], []
+    first = family[min(family)][1]["splits"][split]["summary"]
+    rows.append(amount_row("0 (KD only)", "", "", first["student_kd"], first["student_scratch"]))
+    points.append(amount_point(0.0, first["student_kd"], first["student_scratch"]))
+    for share, (name, record) in sorted(family.items()):
+        entry = record["splits"][split]
+        summary = entry["summary"]
+        videos = [s["report"].get("unlabeled_videos") for s in entry["per_seed"]]
+        count = num(sum(videos) / len(videos)) if None not in videos else (
+            "all" if share == 1.0 else "?")  # fmt: skip
+        model, scratch = summary["student_kd_unlabeled"], summary["student_scratch"]
+        rows.append(amount_row(f"{share:.0%}", count, f"`{name}`", model, scratch))
+        points.append(amount_point(share, model, scratch))
+    plot = report_plots.unlabeled_amount(points, img / f"unlabeled_{Path(base).stem}_{split}.png",
+                                         split)  # fmt: skip
+    header = ["share of held-out video", "videos (mean)", "JSON", "clip acc", "fall AUC",
+              "no KD: clip acc", "no KD: fall AUC"]  # fmt: skip
+    return (
+        f"### `{base}` and its shares, split `{split}`\n\n"
+        + " ".join(provenance(record, name) for name, record in family.values())
+        + f"\n\n{table(header, rows)}\n\n![unlabelled video](img/{plot.name})"
+    )
+
+
+def amount_row(share: str, videos: str, name: str, model: Record, scratch: Record) -> list[str]:
+    return [
+        share,
+        videos,
+        name,
+        _mean(model.get("accuracy_clip", {})),
+        _mean(model.get("fall_auc_window", {})),
+        _mean(scratch.get("accuracy_clip", {})),
+        _mean(scratch.get("fall_auc_window", {})),
+    ]
+
+
+def amount_point(share: float, model: Record, scratch: Record) -> Record:
+    def stat(entry: Record, metric: str) -> tuple[float | None, float]:
+        value = entry.get(metric, {})
+        return value.get("mean"), value.get("std") or 0.0
+
+    return {
+        "share": share,
+        "accuracy": stat(model, "accuracy_clip"),
+        "auc": stat(model, "fall_auc_window"),
+        "scratch_accuracy": stat(scratch, "accuracy_clip"),
+        "scratch_auc": stat(scratch, "fall_auc_window"),
     }
 
 
@@ -525,8 +635,8 @@ def kd_points(results: Results) -> list[Record]:
     """(split, model, latency, accuracy) of every kd result, for the accuracy/latency plot."""
     points = []
     for path in sorted(results.root.glob("kd_*.json")):
-        if size_variant(path) is not None:
-            continue  # drawn in the student-size section
+        if is_variant(path):
+            continue  # drawn in the student-size or unlabelled-amount section
         record = results.get(path.name) or {}
         for name, split in record.get("splits", {}).items():
             for model in models_in(split["summary"]):
@@ -1119,6 +1229,7 @@ def render(results_dir: Path, img: Path) -> str:
     parts = [
         kd_section(results) + figure,
         student_size_section(results, img),
+        unlabeled_amount_section(results, img),
         EDGE.render(results, img),
         ingest_section(results),
         ALERTS.render(results, img),

@@ -81,6 +81,29 @@ def student_size(points: list[dict[str, Any]], out: Path, split: str) -> Path:
     return _save(fig, out)
 
 
+def unlabeled_amount(points: list[dict[str, Any]], out: Path, split: str) -> Path:
+    """Clip accuracy and fall AUC of the distilled student against the share of unlabelled
+    video (mean ± std over seeds), the student without KD as a dashed line."""
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, 2, figsize=(8.0, 3.4))
+    line = sorted(points, key=lambda p: p["share"])
+    for ax, key, label in zip(axes, ("accuracy", "auc"), ("test clip accuracy", "fall AUC"),
+                              strict=True):  # fmt: skip
+        shown = [p for p in line if p[key][0] is not None]
+        ax.errorbar([p["share"] for p in shown], [p[key][0] for p in shown],
+                    yerr=[p[key][1] for p in shown], marker=MARKERS["student_kd_unlabeled"],
+                    capsize=3, label="KD + unlabelled (share 0: KD only)")  # fmt: skip
+        scratch = [p[f"scratch_{key}"][0] for p in line if p[f"scratch_{key}"][0] is not None]
+        if scratch:
+            ax.axhline(sum(scratch) / len(scratch), ls="--", color="grey", label="no KD")
+        ax.set_xlabel("share of the held-out videos given unlabelled")
+        ax.set_ylabel(label)
+        ax.grid(True, alpha=0.3)
+    axes[0].legend(fontsize=7)
+    fig.suptitle(f"Unlabelled video: {split}", fontsize=10)
+    return _save(fig, out)
+
+
 def alert_latency(falls: list[dict[str, Any]], out: Path) -> Path:
     """One dot per scripted fall (a row per video): scripted fall -> alert on the stream (s),
     edge detection -> alert on the stream (ms); a missed fall is marked, not dropped."""

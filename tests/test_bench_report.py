@@ -223,3 +223,65 @@ def test_other_student_sizes_get_a_table_and_plot_of_their_own(report, tmp_path:
     # The other-size run is not rendered again among the kd results.
     assert "### `kd_upfall_pose_s64.json`" not in doc
     assert "### `kd_upfall_pose.json`, split `t`" in doc
+
+
+def shared_summary(kd_acc: float, unl_acc: float | None, unl_auc: float | None) -> dict:
+    """A fall split's summary: no KD, KD and (where given) KD + unlabelled."""
+
+    def stat(mean: float | None, spread: float | None = 0.01) -> dict:
+        return {"mean": mean, "std": spread, "n": 3}
+
+    summary = {
+        "student_scratch": {"accuracy_clip": stat(0.6), "fall_auc_window": stat(0.55)},
+        "student_kd": {"accuracy_clip": stat(kd_acc), "fall_auc_window": stat(0.58)},
+        "goals": {},
+    }
+    if unl_acc is not None:
+        summary["student_kd_unlabeled"] = {
+            "accuracy_clip": stat(unl_acc),
+            "fall_auc_window": stat(unl_auc),
+        }
+    return summary
+
+
+def test_shares_of_unlabelled_video_get_a_table_and_plot(report, tmp_path: Path) -> None:
+    for name, share, acc, auc, videos in (
+        ("kd_fall_pose_loso.json", None, 0.75, 0.80, None),
+        ("kd_fall_pose_loso_u25.json", 0.25, 0.65, 0.62, 2),
+    ):
+        seeds = [{"seed": s, "report": {"unlabeled_videos": videos} if videos else {}}
+                 for s in range(3)]  # fmt: skip
+        split = {"test_where": "subject=S2", "val_where": None, "per_seed": seeds,
+                 "summary": shared_summary(0.62, acc, auc)}  # fmt: skip
+        settings = {"seeds": [0, 1, 2], **({"unlabeled_fraction": share} if share else {})}
+        write(tmp_path, name, {"settings": settings, "splits": {"S2": split}})
+
+    doc = report.render(tmp_path, tmp_path / "img")
+
+    section = doc[doc.index("## Amount of unlabelled video") :]
+    assert "| 0 (KD only) |  |  | 0.620 ± 0.010 | 0.580 ± 0.010 | 0.600 ± 0.010 |" in section
+    assert "| 25% | 2.0 | `kd_fall_pose_loso_u25.json` | 0.650 ± 0.010 | 0.620 ± 0.010 |" in section
+    assert "| 100% | all | `kd_fall_pose_loso.json` | 0.750 ± 0.010 | 0.800 ± 0.010 |" in section
+    plot = tmp_path / "img" / "unlabeled_kd_fall_pose_loso_S2.png"
+    assert plot.read_bytes().startswith(b"\x89PNG")
+    assert "### `kd_fall_pose_loso_u25.json`" not in doc  # not rendered again as a kd result
+
+
+def test_a_merged_result_names_every_run_it_came_from(report, tmp_path: Path) -> None:
+    split = {"test_where": "subject=S1", "val_where": None, "per_seed": [{"seed": 0}],
+             "summary": shared_summary(0.62, None, None)}  # fmt: skip
+    sources = [
+        {"command": "python kd.py --seeds 0", "commit": "aaaaaaaaaaaa", "finished_at": "t0",
+         "seeds": {"S1": [0]}},
+        {"command": "python kd.py --seeds 1 2", "commit": "bbbbbbbbbbbb", "finished_at": "t1",
+         "seeds": {"S1": [1, 2]}},
+    ]  # fmt: skip
+    record = {"settings": {"seeds": [0, 1, 2]}, "splits": {"S1": split}, "sources": sources}
+    write(tmp_path, "kd_fall_pose.json", record)
+
+    doc = report.render(tmp_path, tmp_path / "img")
+
+    assert (
+        "Merged from 2 runs: `python kd.py --seeds 0` (t0, commit aaaaaaaaaa; seed 0); "
+        "`python kd.py --seeds 1 2` (t1, commit bbbbbbbbbb; seeds 1, 2)."
+    ) in doc
