@@ -450,6 +450,12 @@ def finish(cfg: PipelineConfig, data: PreparedData, models: list[Trained], gate:
     for trained in models:
         report[trained.name] = entry_for(cfg, trained, results[trained.name])
     report["timing"] = timing(models)
+    report["windows"] = {
+        "train": len(data.train),
+        "val": len(data.val),
+        "test": len(data.test),
+        "unlabelled": len(data.unlabelled) if data.unlabelled is not None else 0,
+    }
     report["teacher_kind"] = cfg.teacher
     report["teacher_cost"] = teacher_cost(cfg, data, report["teacher"])
     with_metrics = attach_test_metrics(exported, results[exported.name])

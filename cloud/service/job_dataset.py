@@ -61,6 +61,22 @@ def export_labelled_clips(session: Session, clips_dir: Path, out_dir: Path) -> P
     return _write_csv(out_dir / CLIPS_CSV, ["path", "label", *CLIP_COLUMNS], rows)
 
 
+def export_unlabelled_clips(session: Session, clips_dir: Path, out_dir: Path) -> int:
+    """Hard-link every clip nobody has labelled to `out_dir/<id>.mp4`; how many there are.
+
+    These are the site's own footage the student has no labels for: the teacher labels
+    them for the distillation term. A clip whose file is gone is skipped, not fatal.
+    """
+    clips = list(session.scalars(select(Clip).where(Clip.label.is_(None)).order_by(Clip.id)))
+    count = 0
+    for clip in clips:
+        source = clips_dir / clip.stored_name
+        if source.is_file():
+            _link_or_copy(source, out_dir / f"{clip.id}.mp4")
+            count += 1
+    return count
+
+
 def merge_manifest(source: Path, clips_csv: Path, out_dir: Path) -> Path:
     """Write `out_dir/manifest.csv`: the source's clips and the exported clips."""
     source_rows = _source_rows(source)

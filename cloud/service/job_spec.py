@@ -19,6 +19,8 @@ class JobSpec(BaseModel):
     job_dir: Path
     source_folder: Path | None = None  # a checked folder dataset (None: synthetic)
     clips_csv: Path | None = None  # labelled clips exported by the worker, to add
+    unlabeled_dir: Path | None = None  # clips nobody has labelled yet, for the KD term
+    pose_cache: Path | None = None  # landmarks kept between jobs (a pose teacher)
     production_onnx: Path | None = None  # scored on the same test split, for if_better
 
     @property

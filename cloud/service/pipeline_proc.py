@@ -11,10 +11,14 @@ import json
 import sys
 import traceback
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cloud.service.job_dataset import merge_manifest
 from cloud.service.job_spec import JobSpec
 from cloud.service.schemas import SyntheticDataset
+
+if TYPE_CHECKING:
+    from cloud.pipeline import PipelineConfig
 
 
 def prepare_data(spec: JobSpec) -> Path:
@@ -45,30 +49,38 @@ def prepare_data(spec: JobSpec) -> Path:
     return spec.dataset_dir
 
 
-def run(spec: JobSpec) -> None:
-    from cloud.pipeline import PipelineConfig, run_pipeline
+def pipeline_config(spec: JobSpec, data: Path) -> PipelineConfig:
+    """The pipeline run a job asks for, on the folder `prepare_data` made."""
+    from cloud.pipeline import PipelineConfig
 
     p = spec.params
+    return PipelineConfig(
+        data=data,
+        out=spec.run_dir,
+        epochs=p.epochs,
+        teacher_epochs=p.teacher_epochs,
+        sweep=p.sweep,
+        temperature=p.temperature,
+        lam=p.lam,
+        seed=p.seed,
+        test_where=p.test_where,
+        val_where=p.val_where,
+        teacher_size=p.teacher_size,
+        student_size=p.student_size,
+        num_draws=p.augment_draws,
+        patience=p.patience,
+        teacher=p.teacher,
+        unlabeled=spec.unlabeled_dir,
+        pose_cache=spec.pose_cache,
+    )
+
+
+def run(spec: JobSpec) -> None:
+    from cloud.pipeline import run_pipeline
+
     data = prepare_data(spec)
     print(json.dumps({"stage": "dataset", "data": str(data)}), flush=True)
-    run_pipeline(
-        PipelineConfig(
-            data=data,
-            out=spec.run_dir,
-            epochs=p.epochs,
-            teacher_epochs=p.teacher_epochs,
-            sweep=p.sweep,
-            temperature=p.temperature,
-            lam=p.lam,
-            seed=p.seed,
-            test_where=p.test_where,
-            val_where=p.val_where,
-            teacher_size=p.teacher_size,
-            student_size=p.student_size,
-            num_draws=p.augment_draws,
-            patience=p.patience,
-        )
-    )
+    run_pipeline(pipeline_config(spec, data))
     if spec.production_onnx is not None:
         score_production(spec, data)
 

@@ -275,6 +275,16 @@ Where = Annotated[str, StringConstraints(max_length=200, pattern=NO_NUL)]
 class TrainingJobCreate(Request):
     dataset: SyntheticDataset | FolderDataset = Field(discriminator="kind")
     include_labelled_clips: bool = Field(False, description="add the labelled clips to training")
+    unlabeled_clips: bool = Field(
+        False,
+        description="distil also on the uploaded clips nobody has labelled yet (the site's own "
+        "footage): the teacher labels them for a fourth model, student_kd_unlabeled",
+    )
+    teacher: Literal["cnn3d", "pose"] = Field(
+        "cnn3d",
+        description="cnn3d: a 3D CNN trained from scratch on the frames; pose: MediaPipe's "
+        "pretrained pose model and a skeleton classifier (far stronger on real footage)",
+    )
     epochs: int = Field(30, ge=1, le=500)
     teacher_epochs: int | None = Field(None, ge=1, le=500)
     temperature: float = Field(4.0, gt=0, le=50, description="KD temperature T")

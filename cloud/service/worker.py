@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import queue
+import shutil
 import signal
 import socket
 import subprocess
@@ -26,7 +27,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from cloud.service import jobs
 from cloud.service.announce import ModelAnnouncer
 from cloud.service.db.models import ModelVersion, TrainingJob
-from cloud.service.job_dataset import export_labelled_clips, resolve_folder
+from cloud.service.job_dataset import (
+    export_labelled_clips,
+    export_unlabelled_clips,
+    resolve_folder,
+)
 from cloud.service.job_spec import SPEC_FILE, JobSpec
 from cloud.service.metrics import ServiceMetrics
 from cloud.service.mqtt import PublishError
@@ -123,12 +128,18 @@ class JobWorker(threading.Thread):
         folder = None
         if isinstance(params.dataset, FolderDataset):
             folder = resolve_folder(params.dataset.path, self.settings.dataset_roots)
+        clips_dir = self.settings.data_dir / "clips"
+        unlabeled_dir = None
         with self.sessions() as session:
             clips_csv = None
             if params.include_labelled_clips:
-                clips_csv = export_labelled_clips(
-                    session, self.settings.data_dir / "clips", job_dir / "dataset"
-                )
+                clips_csv = export_labelled_clips(session, clips_dir, job_dir / "dataset")
+            if params.unlabeled_clips:
+                unlabeled_dir = job_dir / "unlabeled"
+                shutil.rmtree(unlabeled_dir, ignore_errors=True)  # a requeued job starts over
+                if export_unlabelled_clips(session, clips_dir, unlabeled_dir) == 0:
+                    log.info("training job %s: no unlabelled clips to distil on", job.id)
+                    unlabeled_dir = None
             production = self.registry.production(session)
         onnx = self.registry.artifact_path(production) if production else None
         spec = JobSpec(
@@ -136,6 +147,8 @@ class JobWorker(threading.Thread):
             job_dir=job_dir,
             source_folder=folder,
             clips_csv=clips_csv,
+            unlabeled_dir=unlabeled_dir,
+            pose_cache=self.settings.data_dir / "pose-cache",
             production_onnx=onnx,
         )
         job_dir.mkdir(parents=True, exist_ok=True)

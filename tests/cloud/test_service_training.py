@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import base64
+import csv
 import hashlib
 import json
 from pathlib import Path
@@ -15,6 +16,7 @@ from service_factories import (
     TestDevice,
     create_random_device,
     create_viewer,
+    make_clip_meta,
     mqtt_client,
     subscribe,
 )
@@ -190,6 +192,57 @@ def test_a_failed_job_records_its_error_and_leaves_the_registry(
         assert client.get(f"/api/v1/training-jobs/{job['id']}/curves.png").status_code == 404
 
 
+def upload_clips(server: Server, device: TestDevice, folder: Path) -> list[str]:
+    """Upload every video of a synthetic folder as an unsure clip; their ids."""
+    ids = []
+    with server.client(device.headers) as client:
+        for video in sorted(folder.rglob("*.mp4")):
+            meta = make_clip_meta(device, width=64, height=64, fps=10.0, frames=20)
+            response = client.post(
+                "/api/v1/clips",
+                data={"meta": json.dumps(meta)},
+                files={"video": ("clip.mp4", video.read_bytes(), "video/mp4")},
+            )
+            assert response.status_code == 201, response.text
+            ids.append(meta["clip_id"])
+    return ids
+
+
+def test_labelled_clips_join_the_data_and_unlabelled_ones_feed_distillation(
+    server: Server, tmp_path: Path
+) -> None:
+    from shared.synth import write_synth_dataset
+
+    write_synth_dataset(tmp_path / "site", clips_per_class=2, seed=7, size=64, seconds=2,
+                        fps=10, labels=["walking", "falling"])  # fmt: skip
+    device = create_random_device(server)
+    clip_ids = upload_clips(server, device, tmp_path / "site")
+    labelled, unlabelled = clip_ids[:2], clip_ids[2:]  # the falls, then the walks
+    with server.client(create_viewer(server)) as client:
+        for clip_id in labelled:
+            answer = client.put(f"/api/v1/clips/{clip_id}/label", json={"label": "falling"})
+            assert answer.status_code == 200, answer.text
+    body = {**TINY, "include_labelled_clips": True, "unlabeled_clips": True, "promotion": "never"}
+    with server.client(server.admin) as client:
+        created = client.post("/api/v1/training-jobs", json=body)
+    assert created.status_code == 202, created.text
+    job = finished_job(server, created.json()["id"])
+
+    assert job["status"] == "succeeded", job["error"]
+    job_dir = server.settings.data_dir / "jobs" / job["id"]
+    with (job_dir / "dataset" / "manifest.csv").open() as handle:
+        rows = {Path(r["path"]).stem: r for r in csv.DictReader(handle)}
+    for clip_id in labelled:  # the labelled clips are training data, marked as clips
+        assert (rows[clip_id]["label"], rows[clip_id]["origin"]) == ("falling", "clip")
+    assert not set(unlabelled) & set(rows)
+    given = {p.stem for p in (job_dir / "unlabeled").iterdir()}
+    assert set(unlabelled) <= given and not set(labelled) & given
+    report = json.loads((job_dir / "run" / "report.json").read_text())
+    assert report["windows"]["unlabelled"] >= len(unlabelled)
+    assert report["student_kd_unlabeled"]["accuracy_clip"] is not None
+    assert job["model_version"] is not None and not job["promotion"]["promote"]
+
+
 def test_a_queued_job_can_be_cancelled(server: Server) -> None:
     with server.client(server.admin) as client:
         created = client.post("/api/v1/training-jobs", json={**TINY, "epochs": 200}).json()
@@ -209,6 +262,8 @@ def test_invalid_job_parameters_are_422(server: Server) -> None:
         {**TINY, "surprise": True},
         {**TINY, "augment_draws": 0},
         {**TINY, "patience": 0},
+        {**TINY, "teacher": "vit"},
+        {**TINY, "unlabeled_clips": "sometimes"},
         {**TINY, "dataset": {**TINY["dataset"], "labels": ["walking", "moonwalking"]}},
         {**TINY, "dataset": {**TINY["dataset"], "labels": ["walking", "walking"]}},
         {**TINY, "dataset": {**TINY["dataset"], "labels": ["falling"]}},

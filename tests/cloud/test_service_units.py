@@ -18,6 +18,7 @@ from cloud.service.job_dataset import DatasetNotAllowed, merge_manifest, resolve
 from cloud.service.job_spec import JobSpec
 from cloud.service.metrics import Counter, Histogram
 from cloud.service.mosquitto import device_acl, password_line, verify_password_line
+from cloud.service.pipeline_proc import pipeline_config
 from cloud.service.promotion import Scores, decide_promotion
 from cloud.service.registry import json_safe
 from cloud.service.schemas import TrainingJobCreate
@@ -180,6 +181,26 @@ def test_labelled_clips_join_the_source_manifest(tmp_path: Path) -> None:
         "/data/jobs/x/dataset/walking/c.mp4",
     ]
     assert [(r["trial"], r["origin"]) for r in rows] == [("3", "dataset"), ("", "clip")]
+
+
+def test_a_job_hands_its_teacher_and_unlabelled_clips_to_the_pipeline(tmp_path: Path) -> None:
+    params = TrainingJobCreate(dataset="synthetic", teacher="pose", unlabeled_clips=True, seed=3)
+    spec = JobSpec(
+        params=params,
+        job_dir=tmp_path,
+        unlabeled_dir=tmp_path / "unlabeled",
+        pose_cache=tmp_path / "pose-cache",
+    )
+    cfg = pipeline_config(spec, tmp_path / "data")
+    assert (cfg.teacher, cfg.unlabeled, cfg.pose_cache) == (
+        "pose",
+        tmp_path / "unlabeled",
+        tmp_path / "pose-cache",
+    )
+    assert (cfg.data, cfg.out, cfg.seed) == (tmp_path / "data", spec.run_dir, 3)
+    plain_spec = JobSpec(params=TrainingJobCreate(dataset="synthetic"), job_dir=tmp_path)
+    plain = pipeline_config(plain_spec, tmp_path)
+    assert (plain.teacher, plain.unlabeled) == ("cnn3d", None)
 
 
 def test_production_is_compared_only_when_comparable(tmp_path: Path) -> None:

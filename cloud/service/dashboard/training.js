@@ -24,7 +24,9 @@ function stageName(name) {
 /** Progress as (epochs done, epochs planned) over every model the pipeline trains. */
 export function jobProgress(job) {
   const p = job.params;
-  const planned = (p.teacher_epochs || p.epochs) + p.epochs + p.epochs * (p.sweep ? SWEEP_RUNS : 1);
+  // A fourth student when there are unlabelled clips (none: the bar jumps to done at the end).
+  const students = 1 + (p.sweep ? SWEEP_RUNS : 1) + (p.unlabeled_clips ? 1 : 0);
+  const planned = (p.teacher_epochs || p.epochs) + p.epochs * students;
   if (job.status === "succeeded") return { done: planned, planned };
   const done = Math.min(planned - 1, (job.progress.history || []).length);
   return { done, planned };
@@ -169,7 +171,12 @@ function describeParams(p) {
       : `folder ${p.dataset.path}`;
   const kd = p.sweep ? "sweep of T and λ" : `T ${p.temperature}, λ ${p.lam}`;
   const epochs = `${p.epochs} epoch${p.epochs === 1 ? "" : "s"}`;
-  return `${data} · ${epochs} · ${kd} · promotion: ${humanise(p.promotion)}`;
+  const teacher = `${p.teacher === "pose" ? "pose" : "3D CNN"} teacher`;
+  const clips = [
+    p.include_labelled_clips ? "labelled clips added" : "",
+    p.unlabeled_clips ? "distilled on unlabelled clips" : "",
+  ].filter(Boolean);
+  return [data, ...clips, epochs, teacher, kd, `promotion: ${humanise(p.promotion)}`].join(" · ");
 }
 
 // -- the retraining form ---------------------------------------------------------------
@@ -252,6 +259,16 @@ export function trainingForm(submit) {
         field("temperature", "Temperature T", number(4, { min: 0.1, max: 50, step: 0.1 })),
         field("lam", "λ (hard-label weight)", number(0.1, { min: 0, max: 1, step: 0.05 })),
         field(
+          "teacher",
+          "Teacher",
+          h(
+            "select",
+            {},
+            h("option", { value: "cnn3d", text: "3D CNN (learns from the frames)" }),
+            h("option", { value: "pose", text: "Pose (pretrained MediaPipe; real footage)" }),
+          ),
+        ),
+        field(
           "promotion",
           "Promotion policy",
           h(
@@ -281,6 +298,12 @@ export function trainingForm(submit) {
             name: "include_labelled_clips",
           }),
           "Add the labelled clips",
+        ),
+        h(
+          "label",
+          { class: "choice" },
+          h("input", { type: "checkbox", id: "unlabeled_clips", name: "unlabeled_clips" }),
+          "Distil on the clips nobody has labelled yet (the teacher labels them)",
         ),
       ),
       h(
@@ -344,6 +367,8 @@ function formBody(form) {
     lam: num("lam"),
     sweep: el.sweep.checked,
     include_labelled_clips: el.include_labelled_clips.checked,
+    unlabeled_clips: el.unlabeled_clips.checked,
+    teacher: el.teacher.value,
     promotion: el.promotion.value,
     teacher_size: num("teacher_size"),
     student_size: num("student_size"),
