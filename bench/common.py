@@ -59,6 +59,10 @@ def git_commit() -> str | None:
         return None
 
 
+# The code that runs is the code at start: HEAD may move while a long benchmark runs.
+COMMIT_AT_START = git_commit()
+
+
 def cli_settings(args: Any, drop: tuple[str, ...] = ()) -> dict[str, Any]:
     """A script's parsed arguments as JSON values (paths as text), less `drop`."""
     return {
@@ -73,7 +77,7 @@ def write_result(name: str, payload: dict[str, Any], out: Path | None = None) ->
         "benchmark": name,
         "command": " ".join([Path(sys.executable).name, *sys.argv]),
         "machine": machine(),
-        "commit": git_commit(),
+        "commit": COMMIT_AT_START,
         "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
         **payload,
     }

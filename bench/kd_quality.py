@@ -368,7 +368,8 @@ def merge_results(paths: list[Path], out: Path | None) -> None:
     records = [json.loads(p.read_text()) for p in paths]
     merged = {**records[0], "splits": {}}
     merged["sources"] = [
-        {"file": p.name, **{k: r.get(k) for k in ("command", "commit", "finished_at")},
+        {"file": p.name, **{k: r[k] for k in ("command", "commit", "finished_at", "commit_note")
+                            if k in r},
          "seeds": {n: [s["seed"] for s in split["per_seed"]] for n, split in r["splits"].items()}}
         for p, r in zip(paths, records, strict=True)
     ]  # fmt: skip

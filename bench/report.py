@@ -92,6 +92,7 @@ def provenance(record: Record, name: str) -> str:
         runs = "; ".join(
             f"`{s.get('command', '?')}` ({s.get('finished_at', '?')}, commit "
             f"{(s.get('commit') or '?')[:10]}; {source_seeds(s)})"
+            + (f" [{s['commit_note']}]" if s.get("commit_note") else "")
             for s in sources
         )
         return (
