@@ -441,16 +441,51 @@ def unlabeled_amount_section(results: Results, img: Path) -> str:
             "python bench/kd_quality.py --dataset fall --teacher pose --unlabeled-heldout "
             "--unlabeled-fraction 0.25 --out bench/results/kd_fall_pose_loso_u25.json",
         )
-    parts = [
-        amount_split(base, family, split, img)
-        for base, family in families.items()
-        for split in sorted(set.intersection(*(set(r["splits"]) for _, r in family.values())))
-    ]
+    parts = []
+    for base, family in families.items():
+        splits = sorted(set.intersection(*(set(r["splits"]) for _, r in family.values())))
+        if len(splits) > 1:
+            parts.append(amount_means(base, family, splits))
+        parts += [amount_split(base, family, split, img) for split in splits]
     return head + (
         "The same runs with a share of the held-out split's videos given, unlabelled, to "
         "distillation (`--unlabeled-fraction`; a smaller share is a subset of a larger one, "
         "drawn by the seed). Share 0 is the KD student without unlabelled video; the student "
         "without KD is the same run's baseline.\n\n" + "\n\n".join(parts)
+    )
+
+
+def amount_means(base: str, family: dict[float, tuple[str, Record]], splits: list[str]) -> str:
+    """Each share's mean over the splits (each split's own mean over seeds), gains over no KD."""
+
+    def mean(summary: Record, model: str, metric: str) -> float | None:
+        return summary.get(model, {}).get(metric, {}).get("mean")
+
+    def over_splits(record: Record, model: str, metric: str) -> float | None:
+        values = [mean(record["splits"][s]["summary"], model, metric) for s in splits]
+        return None if None in values else sum(values) / len(values)
+
+    first = family[min(family)][1]
+    base_acc = over_splits(first, "student_scratch", "accuracy_clip")
+    base_auc = over_splits(first, "student_scratch", "fall_auc_window")
+    rows = [["no KD", num(base_acc, 3), num(base_auc, 3), "", ""]]
+    shares = [(0.0, first, "student_kd")]
+    shares += [(share, rec, "student_kd_unlabeled") for share, (_, rec) in sorted(family.items())]
+    for share, record, model in shares:
+        acc = over_splits(record, model, "accuracy_clip")
+        auc = over_splits(record, model, "fall_auc_window")
+        rows.append([
+            "0 (KD only)" if share == 0 else f"{share:.0%}",
+            num(acc, 3),
+            num(auc, 3),
+            "" if acc is None or base_acc is None else f"{(acc - base_acc) * 100:+.1f} points",
+            "" if auc is None or base_auc is None else f"{auc - base_auc:+.3f}",
+        ])  # fmt: skip
+    header = ["share of held-out video", "clip acc", "fall AUC", "clip acc over no KD",
+              "fall AUC over no KD"]  # fmt: skip
+    return (
+        f"### `{base}` and its shares, mean over {len(splits)} splits "
+        f"({', '.join(f'`{s}`' for s in splits)})\n\n{table(header, rows)}"
     )
 
 

@@ -253,8 +253,9 @@ def test_shares_of_unlabelled_video_get_a_table_and_plot(report, tmp_path: Path)
                  for s in range(3)]  # fmt: skip
         split = {"test_where": "subject=S2", "val_where": None, "per_seed": seeds,
                  "summary": shared_summary(0.62, acc, auc)}  # fmt: skip
+        other = {**split, "summary": shared_summary(0.62, acc - 0.1, auc - 0.1)}
         settings = {"seeds": [0, 1, 2], **({"unlabeled_fraction": share} if share else {})}
-        write(tmp_path, name, {"settings": settings, "splits": {"S2": split}})
+        write(tmp_path, name, {"settings": settings, "splits": {"S2": split, "S3": other}})
 
     doc = report.render(tmp_path, tmp_path / "img")
 
@@ -262,6 +263,11 @@ def test_shares_of_unlabelled_video_get_a_table_and_plot(report, tmp_path: Path)
     assert "| 0 (KD only) |  |  | 0.620 ± 0.010 | 0.580 ± 0.010 | 0.600 ± 0.010 |" in section
     assert "| 25% | 2.0 | `kd_fall_pose_loso_u25.json` | 0.650 ± 0.010 | 0.620 ± 0.010 |" in section
     assert "| 100% | all | `kd_fall_pose_loso.json` | 0.750 ± 0.010 | 0.800 ± 0.010 |" in section
+    means = section[section.index("mean over 2 splits (`S2`, `S3`)") :]
+    assert "| no KD | 0.600 | 0.550 |  |  |" in means
+    assert "| 0 (KD only) | 0.620 | 0.580 | +2.0 points | +0.030 |" in means
+    assert "| 25% | 0.600 | 0.570 | +0.0 points | +0.020 |" in means
+    assert "| 100% | 0.700 | 0.750 | +10.0 points | +0.200 |" in means
     plot = tmp_path / "img" / "unlabeled_kd_fall_pose_loso_S2.png"
     assert plot.read_bytes().startswith(b"\x89PNG")
     assert "### `kd_fall_pose_loso_u25.json`" not in doc  # not rendered again as a kd result
