@@ -337,21 +337,37 @@ def size_variant(path: Path) -> tuple[str, int] | None:
 
 
 SIZE_MODELS = ("student_scratch", "student_kd", "student_kd_unlabeled")
-Family = dict[int, tuple[str, Record]]  # student input size -> (JSON name, record)
+Family = dict[Any, tuple[str, Record]]  # the varied setting's value -> (JSON name, record)
+
+
+@dataclass(frozen=True)
+class Variation:
+    """One setting varied over twins of a kd result: `kd_X_<letter><number>.json`."""
+
+    pattern: str  # glob of the twins
+    parse: Callable[[Path], tuple[str, Any] | None]  # twin -> (base JSON name, value)
+    setting: str  # the base's value of it, in its settings
+    default: Any
+
+
+def families(results: Results, variation: Variation) -> dict[str, Family]:
+    """Each kd result that has twins of this variation, with them, keyed by its JSON name."""
+    found: dict[str, Family] = {}
+    for path in sorted(results.root.glob(variation.pattern)):
+        variant = variation.parse(path)
+        base = results.get(variant[0]) if variant else None
+        if variant is None or base is None:
+            continue
+        family = found.setdefault(variant[0], {})
+        value = base.get("settings", {}).get(variation.setting, variation.default)
+        family[type(variation.default)(value)] = (variant[0], base)
+        family[variant[1]] = (path.name, results.get(path.name) or {})
+    return found
 
 
 def size_families(results: Results) -> dict[str, Family]:
     """Each kd result that has other-size twins, with them, keyed by its JSON name."""
-    families: dict[str, Family] = {}
-    for path in sorted(results.root.glob("kd_*_s*.json")):
-        variant = size_variant(path)
-        base = results.get(variant[0]) if variant else None
-        if variant is None or base is None:
-            continue
-        family = families.setdefault(variant[0], {})
-        family[int(base.get("settings", {}).get("student_size", 32))] = (variant[0], base)
-        family[variant[1]] = (path.name, results.get(path.name) or {})
-    return families
+    return families(results, Variation("kd_*_s*.json", size_variant, "student_size", 32))
 
 
 def student_size_section(results: Results, img: Path) -> str:
@@ -426,23 +442,17 @@ def fraction_variant(path: Path) -> tuple[str, float] | None:
 def unlabeled_amount_section(results: Results, img: Path) -> str:
     """KD + unlabelled against the share of held-out video given: a table and plot per split."""
     head = "## Amount of unlabelled video\n\n"
-    families: dict[str, dict[float, tuple[str, Record]]] = {}
-    for path in sorted(results.root.glob("kd_*_u*.json")):
-        variant = fraction_variant(path)
-        base = results.get(variant[0]) if variant else None
-        if variant is None or base is None:
-            continue
-        family = families.setdefault(variant[0], {})
-        family[float(base["settings"].get("unlabeled_fraction", 1.0))] = (variant[0], base)
-        family[variant[1]] = (path.name, results.get(path.name) or {})
-    if not families:
+    shares = families(
+        results, Variation("kd_*_u*.json", fraction_variant, "unlabeled_fraction", 1.0)
+    )
+    if not shares:
         return head + not_run(
             "kd_fall_pose_loso_u25.json",
             "python bench/kd_quality.py --dataset fall --teacher pose --unlabeled-heldout "
             "--unlabeled-fraction 0.25 --out bench/results/kd_fall_pose_loso_u25.json",
         )
     parts = []
-    for base, family in families.items():
+    for base, family in shares.items():
         splits = sorted(set.intersection(*(set(r["splits"]) for _, r in family.values())))
         if len(splits) > 1:
             parts.append(amount_means(base, family, splits))
@@ -455,7 +465,7 @@ def unlabeled_amount_section(results: Results, img: Path) -> str:
     )
 
 
-def amount_means(base: str, family: dict[float, tuple[str, Record]], splits: list[str]) -> str:
+def amount_means(base: str, family: Family, splits: list[str]) -> str:
     """Each share's mean over the splits (each split's own mean over seeds), gains over no KD."""
 
     def mean(summary: Record, model: str, metric: str) -> float | None:
@@ -489,7 +499,7 @@ def amount_means(base: str, family: dict[float, tuple[str, Record]], splits: lis
     )
 
 
-def amount_split(base: str, family: dict[float, tuple[str, Record]], split: str, img: Path) -> str:
+def amount_split(base: str, family: Family, split: str, img: Path) -> str:
     points, rows = [], []
     first = family[min(family)][1]["splits"][split]["summary"]
     rows.append(amount_row("0 (KD only)", "", "", first["student_kd"], first["student_scratch"]))
