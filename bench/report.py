@@ -402,10 +402,18 @@ def size_split(base: str, family: Family, split: str, img: Path) -> str:
     header = ["input", "JSON", "params", "MACs", "ms/window",
               *(f"clip acc, {MODEL_NAMES[m]}" for m in SIZE_MODELS),
               "fall AUC, no KD", "fall AUC, KD"]  # fmt: skip
+    return family_table(f"`{base}` and its other sizes, split `{split}`", family, header, rows,
+                        plot, "student input size")  # fmt: skip
+
+
+def family_table(
+    title: str, family: Family, header: list[str], rows: list[list[str]], plot: Path, alt: str
+) -> str:
+    """A kd result with its twins: where each came from, the table, then the plot."""
     return (
-        f"### `{base}` and its other sizes, split `{split}`\n\n"
+        f"### {title}\n\n"
         + " ".join(provenance(record, name) for name, record in family.values())
-        + f"\n\n{table(header, rows)}\n\n![student input size](img/{plot.name})"
+        + f"\n\n{table(header, rows)}\n\n![{alt}](img/{plot.name})"
     )
 
 
@@ -517,11 +525,8 @@ def amount_split(base: str, family: Family, split: str, img: Path) -> str:
                                          split)  # fmt: skip
     header = ["share of held-out video", "videos (mean)", "JSON", "clip acc", "fall AUC",
               "no KD: clip acc", "no KD: fall AUC"]  # fmt: skip
-    return (
-        f"### `{base}` and its shares, split `{split}`\n\n"
-        + " ".join(provenance(record, name) for name, record in family.values())
-        + f"\n\n{table(header, rows)}\n\n![unlabelled video](img/{plot.name})"
-    )
+    return family_table(f"`{base}` and its shares, split `{split}`", family, header, rows, plot,
+                        "unlabelled video")  # fmt: skip
 
 
 def amount_row(share: str, videos: str, name: str, model: Record, scratch: Record) -> list[str]:

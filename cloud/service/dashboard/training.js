@@ -261,23 +261,19 @@ export function trainingForm(submit) {
         field(
           "teacher",
           "Teacher",
-          h(
-            "select",
-            {},
-            h("option", { value: "cnn3d", text: "3D CNN (learns from the frames)" }),
-            h("option", { value: "pose", text: "Pose (pretrained MediaPipe; real footage)" }),
-          ),
+          select([
+            ["cnn3d", "3D CNN (learns from the frames)"],
+            ["pose", "Pose (pretrained MediaPipe; real footage)"],
+          ]),
         ),
         field(
           "promotion",
           "Promotion policy",
-          h(
-            "select",
-            {},
-            h("option", { value: "if_better", text: "If better than production" }),
-            h("option", { value: "never", text: "Never (keep as candidate)" }),
-            h("option", { value: "always", text: "Always" }),
-          ),
+          select([
+            ["if_better", "If better than production"],
+            ["never", "Never (keep as candidate)"],
+            ["always", "Always"],
+          ]),
         ),
       ),
       h(
@@ -344,6 +340,11 @@ export function trainingForm(submit) {
     if (problem) error.textContent = `The job was not started: ${problem}`;
   });
   return form;
+}
+
+/** A <select> of [value, text] pairs, the first chosen. */
+function select(options) {
+  return h("select", {}, ...options.map(([value, text]) => h("option", { value, text })));
 }
 
 function formBody(form) {
