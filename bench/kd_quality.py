@@ -37,6 +37,7 @@ from cloud.metrics import mean_std  # noqa: E402
 from cloud.pipeline import PipelineConfig, run_pipeline  # noqa: E402
 from shared.datasets import ClipRecord, load_folder, split_records  # noqa: E402
 from shared.datasets.fall_labels import AlignedClip, write_fall_manifest  # noqa: E402
+from shared.motion_crop import CROP_KINDS  # noqa: E402
 from shared.video import probe_video  # noqa: E402
 
 MODELS = ("teacher", "student_scratch", "student_kd", "student_kd_unlabeled")
@@ -142,6 +143,7 @@ def run_split(
             device=args.device, workers=args.workers, patience=args.patience,
             teacher=args.teacher, pose_features=args.pose_features, pose_cache=args.pose_cache,
             unlabeled=unlabeled, hop_s=args.hop, student_size=args.student_size,
+            student_crop=args.student_crop,
             num_draws=args.augment_draws,
         )
         report = run_pipeline(cfg)
@@ -287,6 +289,10 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--no-sweep", action="store_true")
     p.add_argument("--student-size", type=int, default=32, help="student frame side in pixels")
     p.add_argument(
+        "--student-crop", default="none", choices=CROP_KINDS,
+        help="motion: the student sees a box around what moves (shared.motion_crop)",
+    )
+    p.add_argument(
         "--augment-draws", type=int, default=2, help="augmented copies of each training window"
     )
     p.add_argument("--device", default="cpu")
@@ -329,6 +335,8 @@ def main() -> None:
         f"kd_{args.dataset}_{args.teacher}.json")  # fmt: skip
     if args.unlabeled_fraction < 1:  # the amount-of-unlabelled-video twins: kd_X_u25.json
         name = name.replace(".json", f"_u{round(args.unlabeled_fraction * 100)}.json")
+    if args.student_crop != "none":  # the student that sees a crop: kd_X_crop.json
+        name = name.replace(".json", "_crop.json")
 
     folders = {str(data) for data, _, _ in plan.values()}
     # One folder for every split (as before the fall task): said once, at the top.

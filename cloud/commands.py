@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 
 from shared.cli import require_extra
+from shared.motion_crop import CROP_KINDS
 
 # The kinds of cloud.teachers.TEACHERS, listed here so that parsing never imports torch.
 TEACHER_KINDS = ("cnn3d", "pose")
@@ -63,6 +64,13 @@ def add_schedule_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--teacher-frames", type=int, default=16)
     parser.add_argument("--student-size", type=int, default=32)
     parser.add_argument("--student-frames", type=int, default=8)
+    parser.add_argument(
+        "--student-crop",
+        default="none",
+        choices=CROP_KINDS,
+        help="motion: cut each frame to a box around what moves before downsampling "
+        "(the edge does the same, from the model's metadata)",
+    )
     parser.add_argument("--temperature", type=float, default=4.0, help="KD temperature T")
     parser.add_argument("--lam", type=float, default=0.1, help="weight of the hard-label CE")
     parser.add_argument("--sweep", action="store_true", help="try T in 1,2,4,8 x lam in .1,.5")
@@ -140,6 +148,7 @@ def pipeline_config(args: argparse.Namespace, out: Path):  # noqa: ANN201 - lazy
         teacher_size=args.teacher_size,
         student_frames=args.student_frames,
         student_size=args.student_size,
+        student_crop=args.student_crop,
         batch_size=args.batch_size,
         lr=args.lr,
         patience=args.patience,

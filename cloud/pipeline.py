@@ -43,6 +43,7 @@ from cloud.trainer import (
 from cloud.windows import TwoViewWindows
 from shared.labels import LabelSet
 from shared.modelmeta import ModelMetadata
+from shared.motion_crop import student_crop
 from shared.preprocess import InputSpec
 
 log = logging.getLogger(__name__)
@@ -69,6 +70,7 @@ class PipelineConfig:
     teacher_size: int = 112
     student_frames: int = 8
     student_size: int = 32
+    student_crop: str = "none"  # none | motion (shared.motion_crop, on the edge too)
     hop_s: float = 0.5
     num_draws: int = 2
     batch_size: int = 32
@@ -97,6 +99,8 @@ class PipelineConfig:
             values.pop("unlabeled")
         if self.teacher != "pose":
             values.pop("pose_features")  # only the pose teacher reads it
+        if self.student_crop == "none":
+            values.pop("student_crop")
         return values
 
     def pose_options(self) -> PoseOptions | None:
@@ -117,6 +121,7 @@ class PipelineConfig:
             height=self.student_size,
             width=self.student_size,
             clip_seconds=self.clip_seconds,
+            crop=student_crop(self.student_crop),
         )
         return teacher, student
 

@@ -24,6 +24,7 @@ from cloud.augment import IDENTITY, AugmentDraw, AugmentSpec, apply_augment, dra
 from cloud.pose.view import PoseSource
 from shared.datasets import ClipRecord, span_label_at
 from shared.labels import LabelSet
+from shared.motion_crop import Box, MotionCropSpec, crop_boxes, crop_frame
 from shared.preprocess import InputSpec, window_ends, window_indices, window_to_input
 from shared.video import DecodedVideo, read_video
 
@@ -37,6 +38,7 @@ class FrameCache:
     def __init__(self, max_side: int = 160) -> None:
         self.max_side = max_side
         self._videos: dict[Path, DecodedVideo] = {}
+        self._boxes: dict[tuple[Path, MotionCropSpec], list[Box]] = {}
 
     def _shrink(self, frame: np.ndarray) -> np.ndarray:
         height, width = frame.shape[:2]
@@ -50,6 +52,14 @@ class FrameCache:
         if path not in self._videos:
             self._videos[path] = read_video(path, transform=self._shrink)
         return self._videos[path]
+
+    def boxes(self, path: Path, crop: MotionCropSpec) -> list[Box]:
+        """Each frame's motion box, followed from the start of the video as the edge would."""
+        key = (path, crop)
+        if key not in self._boxes:
+            video = self.get(path)
+            self._boxes[key] = crop_boxes(video.frames, video.timestamps, crop)
+        return self._boxes[key]
 
     def preload(
         self, paths: Sequence[Path], progress: Callable[[int, int], None] | None = None
@@ -215,7 +225,11 @@ class TwoViewWindows(Dataset[dict[str, torch.Tensor]]):
         spec = self.specs[view]
         picks = window_indices(video.timestamps, ref.end_s, spec)
         augment = self.augment_draw(index, draw)
-        return window_to_input([apply_augment(video.frames[i], augment) for i in picks], spec)
+        frames = [video.frames[i] for i in picks]
+        if spec.crop is not None:
+            boxes = self.cache.boxes(self.records[ref.clip].path, spec.crop)
+            frames = [crop_frame(frame, boxes[i]) for frame, i in zip(frames, picks, strict=True)]
+        return window_to_input([apply_augment(frame, augment) for frame in frames], spec)
 
     def pose_view(self, index: int, draw: int) -> np.ndarray:
         if self.pose is None:

@@ -169,7 +169,7 @@ class Agent:
             frames,
             self.stop_event,
             self.stats,
-            input_size=lambda: self.holder.current.spec.size,
+            input_spec=lambda: self.holder.current.spec,
             clip_size=(res.width, res.height) if res and self._clips_on() else None,
             config=s.capture,
         )

@@ -26,7 +26,8 @@ import numpy as np
 
 from edge.config import CaptureConfig
 from edge.stats import AgentStats
-from shared.preprocess import downsample_frame
+from shared.motion_crop import MotionCropper, crop_frame
+from shared.preprocess import InputSpec, downsample_frame
 from shared.video import VideoError, probe_video
 
 log = logging.getLogger(__name__)
@@ -93,7 +94,7 @@ class CaptureWorker(threading.Thread):
         out: FrameQueue,
         stop_event: threading.Event,
         stats: AgentStats,
-        input_size: Callable[[], tuple[int, int]],
+        input_spec: Callable[[], InputSpec],
         clip_size: tuple[int, int] | None,
         config: CaptureConfig,
     ) -> None:
@@ -103,7 +104,8 @@ class CaptureWorker(threading.Thread):
         self.out = out
         self.stop_event = stop_event
         self.stats = stats
-        self.input_size = input_size
+        self.input_spec = input_spec
+        self._cropper: MotionCropper | None = None
         self.clip_size = clip_size
         self.config = config
         self._finish = threading.Event()
@@ -210,8 +212,13 @@ class CaptureWorker(threading.Thread):
             self.stats.count("frames_dropped")
 
     def _downsample(self, image: np.ndarray, ts: float) -> Frame:
-        height, width = self.input_size()
-        small = downsample_frame(image, height, width)
+        spec = self.input_spec()
+        view = image
+        if spec.crop is not None:
+            if self._cropper is None or self._cropper.spec != spec.crop:
+                self._cropper = MotionCropper(spec.crop)  # a new model may crop otherwise
+            view = crop_frame(image, self._cropper.update(image, ts))
+        small = downsample_frame(view, spec.height, spec.width)
         clip = None
         if self.clip_size is not None:
             clip = downsample_frame(image, self.clip_size[1], self.clip_size[0])

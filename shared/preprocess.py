@@ -7,6 +7,10 @@ Two steps, so that the edge can drop full-resolution frames at once (privacy and
 2. `window_to_input`: a window of frames (any size) -> float32 (3, T, H, W):
    downsample, BGR->RGB, scale to [0, 1], subtract mean, divide by std.
 
+A model may also ask (`InputSpec.crop`) for each frame to be cut to a box around what
+moves before step 1 (`shared.motion_crop`); the edge and training follow that box with
+the same code.
+
 Windows are defined in seconds (`InputSpec.clip_seconds`) and sampled by timestamp
 (`window_indices`), so a model trained on 18 fps video sees the same span of time on
 a 30 fps camera.
@@ -20,6 +24,8 @@ from typing import Literal
 import cv2
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from shared.motion_crop import MotionCropSpec
 
 # ImageNet statistics: a sensible default for natural RGB video.
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -38,6 +44,9 @@ class InputSpec(BaseModel):
     mean: tuple[float, float, float] = Field(IMAGENET_MEAN, description="per-channel mean, RGB")
     std: tuple[float, float, float] = Field(IMAGENET_STD, description="per-channel std, RGB")
     color_order: Literal["RGB"] = Field("RGB", description="channel order of the input tensor")
+    crop: MotionCropSpec | None = Field(
+        None, description="crop each frame around motion before downsampling (None: whole frame)"
+    )
 
     @model_validator(mode="after")
     def _std_positive(self) -> InputSpec:

@@ -23,6 +23,7 @@ from cloud.trainer import TrainConfig, TrainingError, train_model
 from shared.cli import main as vigil
 from shared.labels import DEFAULT_LABELS
 from shared.modelmeta import ModelMetadata
+from shared.motion_crop import MotionCropSpec
 from shared.synth import write_synth_dataset
 
 REPO = Path(__file__).resolve().parents[1]
@@ -250,15 +251,33 @@ def test_torchrun_two_processes_train_a_loadable_checkpoint(
 
 @pytest.fixture(scope="module")
 def pose_run(upfall_tiny: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """`--teacher pose` with unlabelled videos on two UP-Fall activities (conftest)."""
+    """`--teacher pose` with unlabelled videos on two UP-Fall activities (conftest), for a
+    student that sees the motion crop."""
     out = tmp_path_factory.mktemp("pose") / "run"
     args = ["train", "pipeline", "--data", str(upfall_tiny["data"]), "--out", str(out)]
     args += ["--teacher", "pose", "--test-where", "trial=3", "--val-where", "trial=2"]
     args += ["--epochs", "2", "--teacher-size", "48", "--teacher-frames", "8"]
     args += ["--student-size", "24", "--clip-seconds", "1.6", "--batch-size", "16"]
-    args += ["--unlabeled", str(upfall_tiny["unlabeled"])]
+    args += ["--unlabeled", str(upfall_tiny["unlabeled"]), "--student-crop", "motion"]
     assert vigil(args) == 0
     return out
+
+
+def test_a_student_trained_on_the_crop_tells_the_edge_to_crop(
+    pose_run: Path, tiny_run: Path
+) -> None:
+    def exported(run: Path) -> tuple[ort.InferenceSession, ModelMetadata]:
+        session = ort.InferenceSession(str(run / "student.onnx"))
+        return session, ModelMetadata.from_properties(session.get_modelmeta().custom_metadata_map)
+
+    session, meta = exported(pose_run)
+    assert meta.input.crop == MotionCropSpec()
+    assert exported(tiny_run)[1].input.crop is None
+    batch = np.zeros((1, 3, 8, 24, 24), np.float32)
+    assert session.run(None, {"input": batch})[0].shape == (1, len(meta.labels))
+    run = json.loads((pose_run / "run.json").read_text())
+    assert run["identity"]["student_crop"] == "motion"
+    assert "student_crop" not in json.loads((tiny_run / "run.json").read_text())["identity"]
 
 
 def test_a_pose_pipeline_writes_the_files_and_report_keys_of_a_cnn3d_one(
