@@ -327,7 +327,63 @@ def kd_other_sections(results: Results) -> str:
 
 def is_variant(path: Path) -> bool:
     """A twin of another kd result with one setting changed, shown in a section of its own."""
-    return size_variant(path) is not None or fraction_variant(path) is not None
+    return any(v(path) is not None for v in (size_variant, fraction_variant, crop_variant))
+
+
+def crop_variant(path: Path) -> tuple[str, str] | None:
+    """`kd_X_crop.json` -> ("kd_X.json", "motion"): X with the student on the motion crop."""
+    match = re.fullmatch(r"(kd_.+)_crop", path.stem)
+    return (f"{match.group(1)}.json", "motion") if match else None
+
+
+CROP_MODELS = ("student_scratch", "student_kd", "student_kd_unlabeled")
+
+
+def motion_crop_section(results: Results) -> str:
+    """Each kd result beside its twin whose student saw the motion crop, split by split."""
+    head = "## Motion crop\n\n"
+    found = families(results, Variation("kd_*_crop.json", crop_variant, "student_crop", "none"))
+    if not found:
+        return head + not_run(
+            "kd_upfall_pose_crop.json",
+            "python bench/kd_quality.py --dataset upfall --teacher pose --unlabeled-heldout "
+            "--student-crop motion --out bench/results/kd_upfall_pose_crop.json",
+        )
+    parts = []
+    for base, family in found.items():
+        (_, whole), (_, cropped) = family["none"], family["motion"]
+        splits = sorted(set(whole["splits"]) & set(cropped["splits"]))
+        rows = [crop_row(split, model, whole, cropped) for split in splits for model in CROP_MODELS]
+        if len(splits) > 1:
+            rows += [crop_row(splits, model, whole, cropped) for model in CROP_MODELS]
+        header = ["split", "student", "clip acc, whole frame", "clip acc, crop",
+                  "fall AUC, whole frame", "fall AUC, crop"]  # fmt: skip
+        parts.append(
+            f"### `{base}` and its twin on the crop\n\n"
+            + " ".join(provenance(record, name) for name, record in family.values())
+            + f"\n\n{table(header, rows)}"
+        )
+    return head + (
+        "The same runs with the student's frames cut to a box around what moves before "
+        "downsampling (`--student-crop motion`, `shared.motion_crop`; the edge cuts the same "
+        "box from the model's metadata). Teachers see the whole frame either way. Each cell is "
+        "the mean over seeds; the last rows average the splits.\n\n" + "\n\n".join(parts)
+    )
+
+
+def crop_row(split: str | list[str], model: str, whole: Record, cropped: Record) -> list[str]:
+    splits = [split] if isinstance(split, str) else split
+
+    def mean(record: Record, metric: str) -> str:
+        values = [
+            record["splits"][s]["summary"].get(model, {}).get(metric, {}).get("mean")
+            for s in splits
+        ]
+        return "" if None in values else num(sum(values) / len(values), 3)
+
+    name = f"`{split}`" if isinstance(split, str) else f"mean of {len(splits)}"
+    return [name, MODEL_NAMES[model], mean(whole, "accuracy_clip"), mean(cropped, "accuracy_clip"),
+            mean(whole, "fall_auc_window"), mean(cropped, "fall_auc_window")]  # fmt: skip
 
 
 def size_variant(path: Path) -> tuple[str, int] | None:
@@ -1281,6 +1337,7 @@ def render(results_dir: Path, img: Path) -> str:
         kd_section(results) + figure,
         student_size_section(results, img),
         unlabeled_amount_section(results, img),
+        motion_crop_section(results),
         EDGE.render(results, img),
         ingest_section(results),
         ALERTS.render(results, img),

@@ -273,6 +273,30 @@ def test_shares_of_unlabelled_video_get_a_table_and_plot(report, tmp_path: Path)
     assert "### `kd_fall_pose_loso_u25.json`" not in doc  # not rendered again as a kd result
 
 
+def test_a_twin_on_the_motion_crop_is_set_beside_its_base(report, tmp_path: Path) -> None:
+    for name, kd_acc, unl_acc, settings in (
+        ("kd_upfall_pose.json", 0.62, 0.70, {}),
+        ("kd_upfall_pose_crop.json", 0.72, 0.80, {"student_crop": "motion"}),
+    ):
+        split = {"test_where": "trial=3", "val_where": None, "per_seed": [{"seed": 0}]}
+        splits = {
+            "a": {**split, "summary": shared_summary(kd_acc, unl_acc, 0.9)},
+            "b": {**split, "summary": shared_summary(kd_acc - 0.1, unl_acc - 0.1, 0.7)},
+        }
+        write(tmp_path, name, {"settings": {"seeds": [0], **settings}, "splits": splits})
+
+    doc = report.render(tmp_path, tmp_path / "img")
+
+    section = doc[doc.index("## Motion crop") :]
+    assert "| `a` | student, KD | 0.620 | 0.720 | 0.580 | 0.580 |" in section
+    assert "| `b` | student, KD + unlabelled held-out video | 0.600 | 0.700 | 0.700 | 0.700 |" in (
+        section
+    )
+    assert "| mean of 2 | student, no KD | 0.600 | 0.600 | 0.550 | 0.550 |" in section
+    assert "| mean of 2 | student, KD | 0.570 | 0.670 |" in section
+    assert "### `kd_upfall_pose_crop.json`" not in doc  # not rendered again as a kd result
+
+
 def test_a_merged_result_names_every_run_it_came_from(report, tmp_path: Path) -> None:
     split = {"test_where": "subject=S1", "val_where": None, "per_seed": [{"seed": 0}],
              "summary": shared_summary(0.62, None, None)}  # fmt: skip

@@ -67,6 +67,7 @@ def pipeline_config(spec: JobSpec, data: Path) -> PipelineConfig:
         val_where=p.val_where,
         teacher_size=p.teacher_size,
         student_size=p.student_size,
+        student_crop=p.student_crop,
         num_draws=p.augment_draws,
         patience=p.patience,
         teacher=p.teacher,

@@ -295,6 +295,11 @@ class TrainingJobCreate(Request):
     seed: int = Field(0, ge=0, le=SEED_MAX)
     teacher_size: int = Field(112, ge=32, le=224)
     student_size: int = Field(32, ge=16, le=112)
+    student_crop: Literal["none", "motion"] = Field(
+        "none",
+        description="motion: the student sees a box around what moves, cut before "
+        "downsampling (devices cut the same box; the model's metadata says so)",
+    )
     patience: int = Field(
         8, ge=1, le=500, description="stop after this many epochs without a better val macro-F1"
     )

@@ -37,12 +37,14 @@ def test_an_admin_trains_a_model_and_follows_it_to_done(
     form.get_by_label("Teacher frame size").fill("64")
     form.get_by_label("Promotion policy").select_option("if_better")
     form.get_by_label("Distil on the clips nobody has labelled yet").check()
+    form.get_by_label("Student sees").select_option("motion")
     form.get_by_role("button", name="Start training").click()
 
     job = page.locator("article.job").first
     # No device has sent a clip here: the job says what was asked and trains without them.
     expect(job).to_contain_text("distilled on unlabelled clips")
     expect(job).to_contain_text("3D CNN teacher")
+    expect(job).to_contain_text("student on the motion crop")
     expect(job).to_have_attribute("data-status", "running", timeout=30_000)
     bar = job.locator("progress")
     page.wait_for_function(

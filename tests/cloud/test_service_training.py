@@ -266,6 +266,7 @@ def test_invalid_job_parameters_are_422(server: Server) -> None:
         {**TINY, "patience": 0},
         {**TINY, "teacher": "vit"},
         {**TINY, "unlabeled_clips": "sometimes"},
+        {**TINY, "student_crop": "zoom"},
         {**TINY, "dataset": {**TINY["dataset"], "labels": ["walking", "moonwalking"]}},
         {**TINY, "dataset": {**TINY["dataset"], "labels": ["walking", "walking"]}},
         {**TINY, "dataset": {**TINY["dataset"], "labels": ["falling"]}},

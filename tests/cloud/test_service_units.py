@@ -25,6 +25,7 @@ from cloud.service.schemas import TrainingJobCreate
 from cloud.service.settings import Settings
 from cloud.service.worker import fold_line, production_scores
 from shared.messages import ActionEvent
+from shared.motion_crop import MotionCropSpec
 
 # Made by `mosquitto_passwd -b pw dev1 secret` (Mosquitto 2.0.11).
 MOSQUITTO_LINE = (
@@ -184,7 +185,9 @@ def test_labelled_clips_join_the_source_manifest(tmp_path: Path) -> None:
 
 
 def test_a_job_hands_its_teacher_and_unlabelled_clips_to_the_pipeline(tmp_path: Path) -> None:
-    params = TrainingJobCreate(dataset="synthetic", teacher="pose", unlabeled_clips=True, seed=3)
+    params = TrainingJobCreate(
+        dataset="synthetic", teacher="pose", unlabeled_clips=True, seed=3, student_crop="motion"
+    )
     spec = JobSpec(
         params=params,
         job_dir=tmp_path,
@@ -198,9 +201,10 @@ def test_a_job_hands_its_teacher_and_unlabelled_clips_to_the_pipeline(tmp_path: 
         tmp_path / "pose-cache",
     )
     assert (cfg.data, cfg.out, cfg.seed) == (tmp_path / "data", spec.run_dir, 3)
+    assert cfg.specs()[1].crop == MotionCropSpec()  # the student's input, and so the edge's
     plain_spec = JobSpec(params=TrainingJobCreate(dataset="synthetic"), job_dir=tmp_path)
     plain = pipeline_config(plain_spec, tmp_path)
-    assert (plain.teacher, plain.unlabeled) == ("cnn3d", None)
+    assert (plain.teacher, plain.unlabeled, plain.specs()[1].crop) == ("cnn3d", None, None)
 
 
 def test_production_is_compared_only_when_comparable(tmp_path: Path) -> None:

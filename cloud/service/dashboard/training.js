@@ -175,6 +175,7 @@ function describeParams(p) {
   const clips = [
     p.include_labelled_clips ? "labelled clips added" : "",
     p.unlabeled_clips ? "distilled on unlabelled clips" : "",
+    p.student_crop === "motion" ? "student on the motion crop" : "",
   ].filter(Boolean);
   return [data, ...clips, epochs, teacher, kd, `promotion: ${humanise(p.promotion)}`].join(" · ");
 }
@@ -316,6 +317,14 @@ export function trainingForm(submit) {
           ),
           field("teacher_size", "Teacher frame size", number(112, { min: 32, max: 224 })),
           field("student_size", "Student frame size", number(32, { min: 16, max: 112 })),
+          field(
+            "student_crop",
+            "Student sees",
+            select([
+              ["none", "The whole frame"],
+              ["motion", "A box around what moves"],
+            ]),
+          ),
           field("seed", "Seed", number(0, { min: 0 })),
         ),
       ),
@@ -373,6 +382,7 @@ function formBody(form) {
     promotion: el.promotion.value,
     teacher_size: num("teacher_size"),
     student_size: num("student_size"),
+    student_crop: el.student_crop.value,
     seed: num("seed"),
   };
 }
