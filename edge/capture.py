@@ -222,4 +222,7 @@ class CaptureWorker(threading.Thread):
         clip = None
         if self.clip_size is not None:
             clip = downsample_frame(image, self.clip_size[1], self.clip_size[0])
+        elif view is not image:
+            # Clips show the whole frame: people label them, and training crops them again.
+            clip = downsample_frame(image, spec.height, spec.width)
         return Frame(ts=ts, small=small, clip=clip)

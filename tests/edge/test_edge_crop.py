@@ -66,9 +66,10 @@ def test_the_edge_cuts_the_frames_training_would(tmp_path: Path) -> None:
         str(video), frames, threading.Event(), AgentStats(), lambda: spec, None, CaptureConfig()
     )
     worker.start()
-    kept = []
+    kept, clips = [], []
     while (frame := frames.get(timeout=30)) is not None:
         kept.append(frame.small)
+        clips.append(frame.clip)
     decoded = read_video(video)
     boxes = crop_boxes(decoded.frames, decoded.timestamps, CROP)
     expected = [
@@ -77,3 +78,6 @@ def test_the_edge_cuts_the_frames_training_would(tmp_path: Path) -> None:
     ]
     assert len(kept) == len(expected)
     assert all(np.array_equal(a, b) for a, b in zip(kept, expected, strict=True))
+    # Unsure windows go up as clips of the whole frame, never of the crop.
+    whole = [downsample_frame(f, spec.height, spec.width) for f in decoded.frames]
+    assert all(np.array_equal(a, b) for a, b in zip(clips, whole, strict=True))
