@@ -363,11 +363,27 @@ def motion_crop_section(results: Results) -> str:
             + " ".join(provenance(record, name) for name, record in family.values())
             + f"\n\n{table(header, rows)}"
         )
-    return head + (
+    return head + crop_cost(results) + (
         "The same runs with the student's frames cut to a box around what moves before "
         "downsampling (`--student-crop motion`, `shared.motion_crop`; the edge cuts the same "
         "box from the model's metadata). Teachers see the whole frame either way. Each cell is "
         "the mean over seeds; the last rows average the splits.\n\n" + "\n\n".join(parts)
+    )
+
+
+def crop_cost(results: Results) -> str:
+    """What the crop costs a device per frame (bench/motion_crop_cost.py), when measured."""
+    record = results.get("motion_crop_cost.json")
+    if record is None:
+        return not_run("motion_crop_cost.json", "python bench/motion_crop_cost.py") + "\n\n"
+    cost, video = record["per_frame_us"], record["video"]
+    return (
+        f"On a device, turning a {video['size'][0]}x{video['size'][1]} frame into the "
+        f"student's input takes {cost['whole_frame']:.0f} µs for the whole frame and "
+        f"{cost['motion_crop']:.0f} µs with the crop ({record['crop_over_whole']:.2f}x; "
+        f"median over {video['frames']} real frames, OpenCV on one thread). "
+        + provenance(record, "motion_crop_cost.json")
+        + "\n\n"
     )
 
 

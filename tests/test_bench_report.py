@@ -284,10 +284,13 @@ def test_a_twin_on_the_motion_crop_is_set_beside_its_base(report, tmp_path: Path
             "b": {**split, "summary": shared_summary(kd_acc - 0.1, unl_acc - 0.1, 0.7)},
         }
         write(tmp_path, name, {"settings": {"seeds": [0], **settings}, "splits": splits})
+    cost = {"per_frame_us": {"whole_frame": 400.0, "motion_crop": 520.0}, "crop_over_whole": 1.3}
+    write(tmp_path, "motion_crop_cost.json", {**cost, "video": {"size": [640, 480], "frames": 9}})
 
     doc = report.render(tmp_path, tmp_path / "img")
 
     section = doc[doc.index("## Motion crop") :]
+    assert "takes 400 µs for the whole frame and 520 µs with the crop (1.30x" in section
     assert "| `a` | student, KD | 0.620 | 0.720 | 0.580 | 0.580 |" in section
     assert "| `b` | student, KD + unlabelled held-out video | 0.600 | 0.700 | 0.700 | 0.700 |" in (
         section
