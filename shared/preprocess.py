@@ -19,11 +19,18 @@ a 30 fps camera.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal
+from typing import Any, Literal
 
 import cv2
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    model_serializer,
+    model_validator,
+)
 
 from shared.motion_crop import MotionCropSpec
 
@@ -53,6 +60,15 @@ class InputSpec(BaseModel):
         if any(s <= 0 for s in self.std):
             raise ValueError(f"std must be positive, got {self.std}")
         return self
+
+    @model_serializer(mode="wrap")
+    def _no_crop_no_key(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # Without a crop, the spec reads as it did before crops existed, so that devices
+        # not yet updated still accept the models a newer cloud exports.
+        data: dict[str, Any] = handler(self)
+        if data.get("crop") is None:
+            data.pop("crop", None)
+        return data
 
     @property
     def size(self) -> tuple[int, int]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import cv2
@@ -123,6 +124,9 @@ def test_the_crop_travels_in_the_model_metadata() -> None:
     assert again.input.crop == MotionCropSpec(min_scale=0.3)
     plain = ModelMetadata.for_labels(LABELS, model_version="v", input=InputSpec())
     assert ModelMetadata.from_properties(plain.to_properties()).input.crop is None
+    # Without a crop the metadata has no crop key: devices older than the crop accept it.
+    assert "crop" not in json.loads(plain.to_properties()["vigil"])["input"]
+    assert "crop" in json.loads(meta.to_properties()["vigil"])["input"]
     with pytest.raises(ValueError):
         MotionCropSpec.model_validate({"kind": "zoom"})
     with pytest.raises(ValueError, match="unknown crop"):
