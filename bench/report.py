@@ -361,13 +361,41 @@ def motion_crop_section(results: Results) -> str:
         parts.append(
             f"### `{base}` and its twin on the crop\n\n"
             + " ".join(provenance(record, name) for name, record in family.values())
-            + f"\n\n{table(header, rows)}"
+            + f"\n\n{table(header, rows)}\n\n{crop_reading(whole, cropped, splits)}"
         )
     return head + crop_cost(results) + (
         "The same runs with the student's frames cut to a box around what moves before "
         "downsampling (`--student-crop motion`, `shared.motion_crop`; the edge cuts the same "
         "box from the model's metadata). Teachers see the whole frame either way. Each cell is "
         "the mean over seeds; the last rows average the splits.\n\n" + "\n\n".join(parts)
+    )
+
+
+def crop_reading(whole: Record, cropped: Record, splits: list[str]) -> str:
+    """How often the crop raised a student's fall AUC, and whether the teachers matched."""
+    up = down = 0
+    for split in splits:
+        for model in CROP_MODELS:
+            a, b = (r["splits"][split]["summary"].get(model, {}).get("fall_auc_window", {})
+                    for r in (whole, cropped))  # fmt: skip
+            if a.get("mean") is None or b.get("mean") is None:
+                continue
+            up += b["mean"] > a["mean"]
+            down += b["mean"] < a["mean"]
+
+    def teachers(record: Record) -> list[Any]:
+        return [
+            (s["seed"], s.get("report", {}).get("teacher", {}).get("fall_auc_window"))
+            for split in splits
+            for s in record["splits"][split]["per_seed"]
+        ]
+
+    same = teachers(whole) == teachers(cropped)
+    return (
+        f"Reading: the crop raised the mean fall AUC in {up} of {up + down} (split, student) "
+        f"cells and lowered it in {down}. "
+        + ("The teachers of both runs are the same, seed by seed (same fall AUC)."
+           if same else "The teachers of the two runs differ: compare with care.")  # fmt: skip
     )
 
 

@@ -274,13 +274,13 @@ def test_shares_of_unlabelled_video_get_a_table_and_plot(report, tmp_path: Path)
 
 
 def test_a_twin_on_the_motion_crop_is_set_beside_its_base(report, tmp_path: Path) -> None:
-    for name, kd_acc, unl_acc, settings in (
-        ("kd_upfall_pose.json", 0.62, 0.70, {}),
-        ("kd_upfall_pose_crop.json", 0.72, 0.80, {"student_crop": "motion"}),
+    for name, kd_acc, unl_acc, unl_auc, settings in (
+        ("kd_upfall_pose.json", 0.62, 0.70, 0.9, {}),
+        ("kd_upfall_pose_crop.json", 0.72, 0.80, 0.95, {"student_crop": "motion"}),
     ):
         split = {"test_where": "trial=3", "val_where": None, "per_seed": [{"seed": 0}]}
         splits = {
-            "a": {**split, "summary": shared_summary(kd_acc, unl_acc, 0.9)},
+            "a": {**split, "summary": shared_summary(kd_acc, unl_acc, unl_auc)},
             "b": {**split, "summary": shared_summary(kd_acc - 0.1, unl_acc - 0.1, 0.7)},
         }
         write(tmp_path, name, {"settings": {"seeds": [0], **settings}, "splits": splits})
@@ -297,6 +297,7 @@ def test_a_twin_on_the_motion_crop_is_set_beside_its_base(report, tmp_path: Path
     )
     assert "| mean of 2 | student, no KD | 0.600 | 0.600 | 0.550 | 0.550 |" in section
     assert "| mean of 2 | student, KD | 0.570 | 0.670 |" in section
+    assert "raised the mean fall AUC in 1 of 1 (split, student) cells and lowered it in 0" in section
     assert "### `kd_upfall_pose_crop.json`" not in doc  # not rendered again as a kd result
 
 

@@ -297,8 +297,9 @@ class TrainingJobCreate(Request):
     student_size: int = Field(32, ge=16, le=112)
     student_crop: Literal["none", "motion"] = Field(
         "none",
-        description="motion: the student sees a box around what moves, cut before "
-        "downsampling (devices cut the same box; the model's metadata says so)",
+        description="motion (experimental): the student sees a box around what moves, cut "
+        "before downsampling (devices cut the same box; the model's metadata says so); it "
+        "lowered fall AUC on the benchmark sets (docs/BENCHMARKS.md)",
     )
     patience: int = Field(
         8, ge=1, le=500, description="stop after this many epochs without a better val macro-F1"

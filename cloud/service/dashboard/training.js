@@ -322,7 +322,7 @@ export function trainingForm(submit) {
             "Student sees",
             select([
               ["none", "The whole frame"],
-              ["motion", "A box around what moves"],
+              ["motion", "A box around what moves (experimental)"],
             ]),
           ),
           field("seed", "Seed", number(0, { min: 0 })),
