@@ -419,11 +419,8 @@ def crop_row(split: str | list[str], model: str, whole: Record, cropped: Record)
     splits = [split] if isinstance(split, str) else split
 
     def mean(record: Record, metric: str) -> str:
-        values = [
-            record["splits"][s]["summary"].get(model, {}).get(metric, {}).get("mean")
-            for s in splits
-        ]
-        return "" if None in values else num(sum(values) / len(values), 3)
+        value = over_splits(record, splits, model, metric)
+        return "" if value is None else num(value, 3)
 
     name = f"`{split}`" if isinstance(split, str) else f"mean of {len(splits)}"
     return [name, MODEL_NAMES[model], mean(whole, "accuracy_clip"), mean(cropped, "accuracy_clip"),
@@ -573,25 +570,26 @@ def unlabeled_amount_section(results: Results, img: Path) -> str:
     )
 
 
+def over_splits(record: Record, splits: list[str], model: str, metric: str) -> float | None:
+    """A model's metric averaged over splits, each split's own mean over seeds (None: absent)."""
+    values = [
+        record["splits"][s]["summary"].get(model, {}).get(metric, {}).get("mean") for s in splits
+    ]
+    return None if None in values else sum(values) / len(values)
+
+
 def amount_means(base: str, family: Family, splits: list[str]) -> str:
     """Each share's mean over the splits (each split's own mean over seeds), gains over no KD."""
 
-    def mean(summary: Record, model: str, metric: str) -> float | None:
-        return summary.get(model, {}).get(metric, {}).get("mean")
-
-    def over_splits(record: Record, model: str, metric: str) -> float | None:
-        values = [mean(record["splits"][s]["summary"], model, metric) for s in splits]
-        return None if None in values else sum(values) / len(values)
-
     first = family[min(family)][1]
-    base_acc = over_splits(first, "student_scratch", "accuracy_clip")
-    base_auc = over_splits(first, "student_scratch", "fall_auc_window")
+    base_acc = over_splits(first, splits, "student_scratch", "accuracy_clip")
+    base_auc = over_splits(first, splits, "student_scratch", "fall_auc_window")
     rows = [["no KD", num(base_acc, 3), num(base_auc, 3), "", ""]]
     shares = [(0.0, first, "student_kd")]
     shares += [(share, rec, "student_kd_unlabeled") for share, (_, rec) in sorted(family.items())]
     for share, record, model in shares:
-        acc = over_splits(record, model, "accuracy_clip")
-        auc = over_splits(record, model, "fall_auc_window")
+        acc = over_splits(record, splits, model, "accuracy_clip")
+        auc = over_splits(record, splits, model, "fall_auc_window")
         rows.append([
             "0 (KD only)" if share == 0 else f"{share:.0%}",
             num(acc, 3),
