@@ -1359,6 +1359,44 @@ SOAK = Section("Soak (`bench/soak.py`)", "soak.json", "python bench/soak.py", so
 FAULTS = Section(
     "Faults survived (`bench/faults.py`)", "faults.json", "python bench/faults.py", faults_body
 )
+def window_phase_body(r: Record, img: Path) -> str:
+    s = r["settings"]
+    intro = (
+        f"The quick demo's student without KD ({s['clips_per_class']} clips a class of the "
+        f"demo's room, {s['epochs']} epochs), trained per recipe, exported, and played by "
+        f"`vigil edge run --print` on the default scenario in the same room ({s['size']} px, "
+        f"fall at {r['fall']['start_s']:g}-{r['fall']['end_s']:g} s) at {s['phases']} window "
+        f"phases: phase k drops the first k frames, so the edge's windows (every "
+        f"{r['edge_hop_s']:g} s) land k/{r['fps']:g} s later on the motion. Caught: a critical "
+        f"fall alert from the fall's start to {s['late_s']:g} s after its end. Per phase: x "
+        f"caught, . missed."
+    )
+    rows = []
+    for run in r["runs"]:
+        summary = run["summary"]
+        rows.append([
+            f"{run['hop_s']:g} s", run["draws"], f"{run['time_jitter_s']:g} s",
+            run["train_seed"], num(run["train_windows"], 0),
+            num(run["train_wall_s"], 0), f"{summary['caught']} of {summary['phases']}",
+            summary["with_false_alarm"], num(summary["latency_s_median"], 2),
+            num(summary["latency_s_max"], 2),
+            " ".join("x" if p["caught"] else "." for p in run["per_phase"]),
+        ])  # fmt: skip
+    header = [
+        "training hop", "draws", "time jitter", "seed", "training windows", "training s",
+        "phases caught",
+        "phases with a false alarm", "latency median (s)", "latency max (s)", "per phase",
+    ]  # fmt: skip
+    return intro + "\n\n" + table(header, rows)
+
+
+WINDOW_PHASE = Section(
+    "Window phase: is the fall caught wherever the edge's windows fall? "
+    "(`bench/window_phase.py`)",
+    "window_phase.json",
+    "python bench/window_phase.py",
+    window_phase_body,
+)
 BAD_INPUTS = Section(
     "Bad inputs tried (`bench/bad_inputs.py`)",
     "bad_inputs.json",
@@ -1383,6 +1421,7 @@ def render(results_dir: Path, img: Path) -> str:
         EDGE.render(results, img),
         ingest_section(results),
         ALERTS.render(results, img),
+        WINDOW_PHASE.render(results, img),
         SOAK.render(results, img),
         FAULTS.render(results, img),
         BAD_INPUTS.render(results, img),

@@ -65,6 +65,7 @@ run ingest "$PY" bench/ingest.py
 run ingest_rate8000 "$PY" bench/ingest.py --rate 8000 --seconds 30 \
   --out bench/results/ingest_rate8000.json
 run alert_latency "$PY" bench/alert_latency.py
+run window_phase "$PY" bench/window_phase.py
 run soak "$PY" bench/soak.py --minutes "${SOAK_MINUTES:-10}"
 optional faults bench/faults.py
 optional bad_inputs bench/bad_inputs.py

@@ -3,6 +3,9 @@
 Drawing once per window (not per frame) keeps motion intact; applying the same draw
 to the teacher's and the student's frames keeps the two views of one window aligned,
 which knowledge distillation needs (the student imitates the teacher on *this* input).
+A draw may also move the window in time (`time_shift_s`, cloud.windows applies it to
+every view): windows on a fixed grid show a student only a few phases of each motion,
+and the edge's own windows fall wherever the camera's clock puts them.
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ class AugmentSpec:
     flip_probability: float = 0.5
     brightness: float = 0.25  # additive, as a fraction of 255
     contrast: float = 0.25  # multiplicative, around 1
+    # The window's end moves by up to this either way (0: windows stay on their grid).
+    max_time_shift_s: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -34,6 +39,7 @@ class AugmentDraw:
     flip: bool
     brightness: float
     contrast: float
+    time_shift_s: float = 0.0
 
 
 IDENTITY = AugmentDraw(
@@ -42,7 +48,11 @@ IDENTITY = AugmentDraw(
 
 
 def draw_augment(rng: np.random.Generator, spec: AugmentSpec = AugmentSpec()) -> AugmentDraw:
-    """A random resized crop, rotation, flip and brightness/contrast jitter."""
+    """A random resized crop, rotation, flip, brightness/contrast jitter and time shift.
+
+    The time shift is drawn last and only when asked for, so draws without it are the
+    draws made before it existed (same seed, same crop, angle, flip and levels).
+    """
     area = rng.uniform(*spec.crop_scale)
     ratio = float(np.exp(rng.uniform(*np.log(spec.crop_ratio))))
     w = min(1.0, float(np.sqrt(area * ratio)))
@@ -54,6 +64,11 @@ def draw_augment(rng: np.random.Generator, spec: AugmentSpec = AugmentSpec()) ->
         flip=bool(rng.random() < spec.flip_probability),
         brightness=float(rng.uniform(-spec.brightness, spec.brightness)),
         contrast=float(rng.uniform(1 - spec.contrast, 1 + spec.contrast)),
+        time_shift_s=(
+            float(rng.uniform(-spec.max_time_shift_s, spec.max_time_shift_s))
+            if spec.max_time_shift_s > 0
+            else 0.0
+        ),
     )
 
 

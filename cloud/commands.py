@@ -59,6 +59,21 @@ def add_schedule_args(parser: argparse.ArgumentParser) -> None:
         help="augmented copies of each training window; epoch e trains on copy e mod N "
         "(more copies: less memorising on small data; the KD teacher runs once per copy)",
     )
+    parser.add_argument(
+        "--hop",
+        type=float,
+        default=0.5,
+        help="seconds between training windows (denser windows show the student more "
+        "phases of each motion, as the edge's own windows will fall)",
+    )
+    parser.add_argument(
+        "--time-jitter",
+        type=float,
+        default=0.0,
+        help="seconds: each augmentation draw moves its window by up to this either way, so "
+        "the student sees motions at every phase, not only on the hop's grid (half the hop "
+        "covers it)",
+    )
     parser.add_argument("--clip-seconds", type=float, default=1.8)
     parser.add_argument("--teacher-size", type=int, default=112)
     parser.add_argument("--teacher-frames", type=int, default=16)
@@ -144,6 +159,8 @@ def pipeline_config(args: argparse.Namespace, out: Path):  # noqa: ANN201 - lazy
         temperature=args.temperature,
         lam=args.lam,
         clip_seconds=args.clip_seconds,
+        hop_s=args.hop,
+        time_jitter_s=args.time_jitter,
         teacher_frames=args.teacher_frames,
         teacher_size=args.teacher_size,
         student_frames=args.student_frames,

@@ -86,6 +86,7 @@ def prepare_data(
     seed: int = 0,
     hop_s: float = 0.5,
     num_draws: int = 2,
+    time_jitter_s: float = 0.0,
     cache_side: int = 160,
     pose: PoseOptions | None = None,
     unlabeled: Path | None = None,
@@ -107,14 +108,15 @@ def prepare_data(
             records, refs, cache, teacher_spec, student_spec, augment, num_draws, seed, tracks
         )
 
+    augment = AugmentSpec(max_time_shift_s=time_jitter_s)
     prepared = PreparedData(
         labels=labels,
         splits=splits,
-        train=windows(splits.train, AugmentSpec()),
+        train=windows(splits.train, augment),
         val=windows(splits.val, None),
         test=windows(splits.test, None),
         cache=cache,
-        unlabelled=windows(extra, AugmentSpec(), known=None) if extra else None,
+        unlabelled=windows(extra, augment, known=None) if extra else None,
     )
     for name in ("train", "val", "test"):
         if len(getattr(prepared, name)) == 0:

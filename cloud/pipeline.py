@@ -73,6 +73,7 @@ class PipelineConfig:
     student_crop: str = "none"  # none | motion (shared.motion_crop, on the edge too)
     hop_s: float = 0.5
     num_draws: int = 2
+    time_jitter_s: float = 0.0  # each draw moves its window by up to this either way
     batch_size: int = 32
     lr: float = 3e-3
     patience: int = 8
@@ -101,6 +102,8 @@ class PipelineConfig:
             values.pop("pose_features")  # only the pose teacher reads it
         if self.student_crop == "none":
             values.pop("student_crop")
+        if self.time_jitter_s == 0.0:
+            values.pop("time_jitter_s")
         return values
 
     def pose_options(self) -> PoseOptions | None:
@@ -195,6 +198,7 @@ def run_windows(cfg: PipelineConfig) -> PreparedData:
         cfg.seed,
         cfg.hop_s,
         cfg.num_draws,
+        cfg.time_jitter_s,
         pose=cfg.pose_options(),
         unlabeled=cfg.unlabeled,
     )

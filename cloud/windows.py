@@ -215,6 +215,21 @@ class TwoViewWindows(Dataset[dict[str, torch.Tensor]]):
         self.banks[view] = torch.stack(per_draw, dim=1)
         self.views, self.draw = saved
 
+    def end_of(self, index: int, augment: AugmentDraw) -> float:
+        """Where the window ends in this draw: its grid time moved by the draw's time shift,
+        kept inside the clip (no earlier than its first full window, no later than its end).
+
+        The label stays the grid window's: a shift of at most half a hop keeps the window
+        nearer its own grid point than any other.
+        """
+        ref = self.windows[index]
+        if augment.time_shift_s == 0.0:
+            return ref.end_s
+        duration = self.cache.get(self.records[ref.clip].path).duration_s
+        earliest = min(ref.end_s, self.specs["student"].clip_seconds)
+        latest = max(ref.end_s, duration)
+        return float(np.clip(ref.end_s + augment.time_shift_s, earliest, latest))
+
     def view(self, index: int, view: str, draw: int) -> np.ndarray:
         if view in self.banks:
             return self.banks[view][index, draw].numpy()
@@ -223,8 +238,8 @@ class TwoViewWindows(Dataset[dict[str, torch.Tensor]]):
         ref = self.windows[index]
         video = self.cache.get(self.records[ref.clip].path)
         spec = self.specs[view]
-        picks = window_indices(video.timestamps, ref.end_s, spec)
         augment = self.augment_draw(index, draw)
+        picks = window_indices(video.timestamps, self.end_of(index, augment), spec)
         frames = [video.frames[i] for i in picks]
         if spec.crop is not None:
             boxes = self.cache.boxes(self.records[ref.clip].path, spec.crop)
@@ -238,7 +253,8 @@ class TwoViewWindows(Dataset[dict[str, torch.Tensor]]):
         extras = self.augment is not None and self.pose_extras
         rng = np.random.default_rng([self.seed, index, self.epoch, 1]) if extras else None
         path = self.records[ref.clip].path
-        return self.pose.window(path, ref.end_s, self.augment_draw(index, draw), rng)
+        augment = self.augment_draw(index, draw)
+        return self.pose.window(path, self.end_of(index, augment), augment, rng)
 
     def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
         ref = self.windows[index]

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -100,3 +102,22 @@ def upfall_tiny(upfall_root: Path, tmp_path_factory: pytest.TempPathFactory) -> 
         (unlabeled / f"{label}.mp4").symlink_to(upfall_root / label / "s1_trial3_cam2.mp4")
     (data / "manifest.csv").write_text("\n".join(rows) + "\n")
     return {"data": data, "unlabeled": unlabeled}
+
+
+@pytest.fixture(scope="session")
+def quick_demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """`vigil demo --quick --exit`, run once: its folder and what it printed.
+
+    The demo trains a student through the real service, the slowest thing the suite does;
+    the edge scenario test runs the agent again on the student it exported.
+    """
+    out = tmp_path_factory.mktemp("demo") / "run"
+    done = subprocess.run(
+        [sys.executable, "-m", "shared", "demo", "--quick", "--exit", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        cwd=REPO,
+    )
+    assert done.returncode == 0, done.stderr[-4000:]
+    return out, done.stdout

@@ -139,6 +139,34 @@ def test_renders_figures_from_json_and_not_run_for_the_rest(report, tmp_path: Pa
     assert sorted(p.name for p in img.glob("*.png")) == ["alert_latency.png", "soak.png"]
 
 
+def test_the_window_phase_table_shows_each_recipe_phase_by_phase(report, tmp_path: Path) -> None:
+    def run(hop: float, draws: int, jitter: float, caught: list[bool]) -> dict:
+        phases = [
+            {"phase": k, "caught": c, "latency_s": 0.8 + k / 10 if c else None, "false_alarms": 0}
+            for k, c in enumerate(caught)
+        ]
+        summary = {
+            "phases": len(caught), "caught": sum(caught), "with_false_alarm": 0,
+            "latency_s_median": 0.9, "latency_s_max": 1.1,
+        }  # fmt: skip
+        return {
+            "hop_s": hop, "draws": draws, "time_jitter_s": jitter, "train_seed": 0,
+            "train_windows": 1080,
+            "train_wall_s": 95.4, "summary": summary, "per_phase": phases,
+        }  # fmt: skip
+
+    settings = {"clips_per_class": 30, "epochs": 40, "size": 160, "phases": 3, "late_s": 2.0}
+    write(tmp_path, "window_phase.json", {
+        "settings": settings, "fall": {"start_s": 12.0, "end_s": 14.0}, "fps": 15.0,
+        "edge_hop_s": 0.5,
+        "runs": [run(0.5, 8, 0, [True, False, True]), run(0.5, 8, 0.25, [True] * 3)],
+    })  # fmt: skip
+    doc = report.render(tmp_path, tmp_path / "img")
+    assert "| 0.5 s | 8 | 0 s | 0 | 1,080 | 95 | 2 of 3 | 0 | 0.90 | 1.10 | x . x |" in doc
+    assert "| 0.5 s | 8 | 0.25 s | 0 | 1,080 | 95 | 3 of 3 | 0 | 0.90 | 1.10 | x x x |" in doc
+    assert "windows (every 0.5 s) land k/15 s later" in doc
+
+
 def test_an_unknown_result_shape_still_shows_its_figures(report, tmp_path: Path) -> None:
     write(
         tmp_path,

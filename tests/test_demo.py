@@ -1,32 +1,17 @@
-"""`vigil demo --quick --exit`: the whole loop on one machine, checked from the outside."""
+"""`vigil demo --quick --exit`: the whole loop on one machine, checked from the outside.
+
+The demo runs once per session (`quick_demo` in tests/conftest.py).
+"""
 
 from __future__ import annotations
 
 import json
 import re
 import sqlite3
-import subprocess
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-
-REPO = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
-    out = tmp_path_factory.mktemp("demo") / "run"
-    done = subprocess.run(
-        [sys.executable, "-m", "shared", "demo", "--quick", "--exit", "--out", str(out)],
-        capture_output=True,
-        text=True,
-        timeout=900,
-        cwd=REPO,
-    )
-    assert done.returncode == 0, done.stderr[-4000:]
-    return out, done.stdout
 
 
 def job_report(out: Path) -> dict:
@@ -34,8 +19,8 @@ def job_report(out: Path) -> dict:
     return json.loads(report.read_text())
 
 
-def test_printed_accuracies_come_from_the_jobs_report(demo: tuple[Path, str]) -> None:
-    out, stdout = demo
+def test_printed_accuracies_come_from_the_jobs_report(quick_demo: tuple[Path, str]) -> None:
+    out, stdout = quick_demo
     report = job_report(out)
     for name in ("teacher", "student_scratch", "student_kd"):
         line = re.search(rf"^\s+{name}\s+clip accuracy (\S+)\s+macro-F1 (\S+)", stdout, re.M)
@@ -49,9 +34,9 @@ def test_printed_accuracies_come_from_the_jobs_report(demo: tuple[Path, str]) ->
 
 
 def test_the_scripted_fall_is_stored_as_a_critical_event_in_its_interval(
-    demo: tuple[Path, str],
+    quick_demo: tuple[Path, str],
 ) -> None:
-    out, stdout = demo
+    out, stdout = quick_demo
     timeline = json.loads((out / "scenario.json").read_text())
     (fall,) = [s for s in timeline["segments"] if s["label"] == "falling"]
     db = sqlite3.connect(out / "cloud" / "vigil.db")
@@ -73,8 +58,8 @@ def test_the_scripted_fall_is_stored_as_a_critical_event_in_its_interval(
     )
 
 
-def test_the_loop_ran_through_the_real_service(demo: tuple[Path, str]) -> None:
-    out, stdout = demo
+def test_the_loop_ran_through_the_real_service(quick_demo: tuple[Path, str]) -> None:
+    out, stdout = quick_demo
     db = sqlite3.connect(out / "cloud" / "vigil.db")
     (production,) = db.execute("select version from model_versions where status='production'")
     device = db.execute("select model_version, last_seen_at from devices where id='room-1'")

@@ -170,15 +170,22 @@ class NaNModel(nn.Module):
         return (x.mean(dim=(1, 2, 3, 4)) * self.w * float("nan")).unsqueeze(1).repeat(1, 8)
 
 
-def test_the_cli_passes_the_augmentation_draws_to_the_pipeline(tmp_path: Path) -> None:
+def test_the_cli_passes_the_windows_and_their_draws_to_the_pipeline(tmp_path: Path) -> None:
     from cloud.commands import pipeline_config
     from shared.cli import build_parser
 
     base = ["train", "pipeline", "--data", str(tmp_path), "--out", str(tmp_path / "run")]
-    args = build_parser().parse_args([*base, "--augment-draws", "5"])
-    assert pipeline_config(args, args.out).num_draws == 5
+    asked = ["--augment-draws", "5", "--hop", "0.25", "--time-jitter", "0.1"]
+    args = build_parser().parse_args([*base, *asked])
+    cfg = pipeline_config(args, args.out)
+    assert (cfg.num_draws, cfg.hop_s, cfg.time_jitter_s) == (5, 0.25, 0.1)
     default = build_parser().parse_args(base)
-    assert pipeline_config(default, default.out).num_draws == PipelineConfig.num_draws
+    cfg = pipeline_config(default, default.out)
+    defaults = PipelineConfig.num_draws, PipelineConfig.hop_s, PipelineConfig.time_jitter_s
+    assert (cfg.num_draws, cfg.hop_s, cfg.time_jitter_s) == defaults
+    # A run made before the jitter existed is still the same run (it resumes).
+    assert "time_jitter_s" not in cfg.identity()
+    assert pipeline_config(args, args.out).identity()["time_jitter_s"] == 0.1
 
 
 def test_every_student_of_a_run_starts_from_the_same_weights(tmp_path: Path) -> None:

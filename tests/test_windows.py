@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
@@ -110,3 +111,37 @@ def test_materialized_view_equals_computed_view(clip: Path) -> None:
         for d in range(2):
             data.set_epoch(d)
             np.testing.assert_array_equal(data[i]["student"].numpy(), computed[i][d])
+
+
+def test_a_time_shift_moves_every_view_of_the_window_and_stays_in_the_clip(clip: Path) -> None:
+    record = ClipRecord(path=clip, label="walking")
+    cache = FrameCache()
+    refs = list_windows([record], cache, LABELS, STUDENT, hop_s=0.5)
+    spec = AugmentSpec(max_time_shift_s=0.25)
+    data = TwoViewWindows([record], refs, cache, TEACHER, STUDENT, spec, num_draws=8)
+    video = cache.get(clip)
+    shifts = [data.augment_draw(1, d).time_shift_s for d in range(8)]
+    assert all(-0.25 <= s <= 0.25 for s in shifts) and len(set(shifts)) == 8
+    d = max(range(8), key=lambda k: abs(shifts[k]))
+    draw = data.augment_draw(1, d)
+    moved = refs[1].end_s + draw.time_shift_s
+    assert data.end_of(1, draw) == pytest.approx(moved)
+    # The shifted view is the grid view's draw applied to frames picked at the moved end.
+    from shared.preprocess import window_indices
+
+    for view, view_spec in (("student", STUDENT), ("teacher", TEACHER)):
+        picks = window_indices(video.timestamps, moved, view_spec)
+        frames = [apply_augment(video.frames[i], draw) for i in picks]
+        expected = window_to_input(frames, view_spec)
+        np.testing.assert_array_equal(data.view(1, view, d), expected)
+    # Clamped: never before the first full window, never past the clip's end.
+    first, last = refs[0].end_s, video.duration_s
+    assert data.end_of(0, replace(draw, time_shift_s=-0.25)) == first
+    assert data.end_of(len(refs) - 1, replace(draw, time_shift_s=10.0)) == last
+
+
+def test_draws_without_a_time_shift_are_the_draws_before_it_existed() -> None:
+    plain = draw_augment(np.random.default_rng(7))
+    shifted = draw_augment(np.random.default_rng(7), AugmentSpec(max_time_shift_s=0.25))
+    assert plain.time_shift_s == 0.0 and shifted.time_shift_s != 0.0
+    assert replace(shifted, time_shift_s=0.0) == plain

@@ -69,6 +69,8 @@ def pipeline_config(spec: JobSpec, data: Path) -> PipelineConfig:
         student_size=p.student_size,
         student_crop=p.student_crop,
         num_draws=p.augment_draws,
+        hop_s=p.hop_s,
+        time_jitter_s=p.time_jitter_s,
         patience=p.patience,
         teacher=p.teacher,
         unlabeled=spec.unlabeled_dir,

@@ -311,6 +311,20 @@ class TrainingJobCreate(Request):
         description="augmented copies of each training window (epoch e trains on copy e mod N); "
         "more copies keep a student trained on few clips from learning them by heart",
     )
+    hop_s: float = Field(
+        0.5,
+        ge=0.05,
+        le=10,
+        description="seconds between training windows; denser windows show the student more "
+        "phases of each motion (the edge runs a window every 0.5 s wherever the motion falls)",
+    )
+    time_jitter_s: float = Field(
+        0.0,
+        ge=0,
+        le=5,
+        description="each augmentation draw moves its window by up to this many seconds either "
+        "way, so the student sees motions at every phase (half of hop_s covers it)",
+    )
     promotion: Literal["never", "if_better", "always"] = "if_better"
 
     @field_validator("dataset", mode="before")

@@ -269,6 +269,8 @@ def test_invalid_job_parameters_are_422(server: Server) -> None:
         {**TINY, "surprise": True},
         {**TINY, "augment_draws": 0},
         {**TINY, "patience": 0},
+        {**TINY, "hop_s": 0},
+        {**TINY, "time_jitter_s": -0.1},
         {**TINY, "teacher": "vit"},
         {**TINY, "unlabeled_clips": "sometimes"},
         {**TINY, "student_crop": "zoom"},

@@ -186,7 +186,13 @@ def test_labelled_clips_join_the_source_manifest(tmp_path: Path) -> None:
 
 def test_a_job_hands_its_teacher_and_unlabelled_clips_to_the_pipeline(tmp_path: Path) -> None:
     params = TrainingJobCreate(
-        dataset="synthetic", teacher="pose", unlabeled_clips=True, seed=3, student_crop="motion"
+        dataset="synthetic",
+        teacher="pose",
+        unlabeled_clips=True,
+        seed=3,
+        student_crop="motion",
+        hop_s=0.25,
+        time_jitter_s=0.1,
     )
     spec = JobSpec(
         params=params,
@@ -201,10 +207,13 @@ def test_a_job_hands_its_teacher_and_unlabelled_clips_to_the_pipeline(tmp_path: 
         tmp_path / "pose-cache",
     )
     assert (cfg.data, cfg.out, cfg.seed) == (tmp_path / "data", spec.run_dir, 3)
+    assert (cfg.hop_s, cfg.time_jitter_s) == (0.25, 0.1)
     assert cfg.specs()[1].crop == MotionCropSpec()  # the student's input, and so the edge's
     plain_spec = JobSpec(params=TrainingJobCreate(dataset="synthetic"), job_dir=tmp_path)
     plain = pipeline_config(plain_spec, tmp_path)
     assert (plain.teacher, plain.unlabeled, plain.specs()[1].crop) == ("cnn3d", None, None)
+    # A job that says nothing trains as the CLI does.
+    assert (plain.hop_s, plain.time_jitter_s) == (type(plain).hop_s, type(plain).time_jitter_s)
 
 
 def test_production_is_compared_only_when_comparable(tmp_path: Path) -> None:
