@@ -1387,7 +1387,15 @@ def window_phase_body(r: Record, img: Path) -> str:
         "phases caught",
         "phases with a false alarm", "latency median (s)", "latency max (s)", "per phase",
     ]  # fmt: skip
-    return intro + "\n\n" + table(header, rows)
+    totals = []
+    for name, summary in r["by_recipe"].items():
+        hop, draws, *jitter = name.split(":")
+        label = f"every {hop} s, {draws} draws" + (f", jitter {jitter[0]} s" if jitter else "")
+        totals.append(
+            f"{label}: caught in {summary['caught']} of {summary['phases']} phase runs, a false "
+            f"alarm in {summary['with_false_alarm']}"
+        )
+    return intro + "\n\n" + table(header, rows) + "\n\nOver the seeds: " + "; ".join(totals) + "."
 
 
 WINDOW_PHASE = Section(

@@ -160,11 +160,19 @@ def test_the_window_phase_table_shows_each_recipe_phase_by_phase(report, tmp_pat
         "settings": settings, "fall": {"start_s": 12.0, "end_s": 14.0}, "fps": 15.0,
         "edge_hop_s": 0.5,
         "runs": [run(0.5, 8, 0, [True, False, True]), run(0.5, 8, 0.25, [True] * 3)],
+        "by_recipe": {
+            "0.5:8": {"phases": 3, "caught": 2, "with_false_alarm": 0},
+            "0.5:8:0.25": {"phases": 3, "caught": 3, "with_false_alarm": 1},
+        },
     })  # fmt: skip
     doc = report.render(tmp_path, tmp_path / "img")
     assert "| 0.5 s | 8 | 0 s | 0 | 1,080 | 95 | 2 of 3 | 0 | 0.90 | 1.10 | x . x |" in doc
     assert "| 0.5 s | 8 | 0.25 s | 0 | 1,080 | 95 | 3 of 3 | 0 | 0.90 | 1.10 | x x x |" in doc
     assert "windows (every 0.5 s) land k/15 s later" in doc
+    assert (
+        "Over the seeds: every 0.5 s, 8 draws: caught in 2 of 3 phase runs, a false alarm in 0; "
+        "every 0.5 s, 8 draws, jitter 0.25 s: caught in 3 of 3 phase runs, a false alarm in 1."
+    ) in doc
 
 
 def test_an_unknown_result_shape_still_shows_its_figures(report, tmp_path: Path) -> None:
