@@ -39,7 +39,7 @@ VIDEO_EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 
 @dataclass(frozen=True)
 class DemoPlan:
-    """How much to train: `--quick` fits in about 3 minutes on 2 cores, the full one in 10."""
+    """How much to train: `--quick` takes minutes on 2 cores, the full one about 20."""
 
     clips_per_class: int
     epochs: int
