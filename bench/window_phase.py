@@ -40,17 +40,14 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import REPO, cli_settings, write_result  # noqa: E402
-from cloud.demo import QUICK, ROOM_SEED  # noqa: E402
-
-VIDEO_EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
-
+from cloud.demo import QUICK, ROOM_SEED, VIDEO_EPOCH  # noqa: E402
 
 Recipe = tuple[float, int, float]  # training hop (s), augmentation draws, time jitter (s)
 
