@@ -80,7 +80,7 @@ def run_child(agent_argv: list[str]) -> None:
     """Build the agent as `vigil edge run` does, play the video, report its clock."""
     import logging
 
-    from edge.commands import build_agent
+    from edge.cli import build_agent
     from shared.cli import build_parser
 
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
@@ -331,7 +331,7 @@ def main() -> None:
         "settings": {
             **settings,
             "videos": "default scenario (fall scripted at 12 s), 320 px, 15 fps, one per seed",
-            "agent": "edge.commands.build_agent + Agent.run (vigil edge run --realtime --print "
+            "agent": "edge.cli.build_agent + Agent.run (vigil edge run --realtime --print "
             "--mqtt), MQTT only (no --cloud)",
             "server": "vigil serve (own process; MQTT ingest + API + idle worker)",
         },

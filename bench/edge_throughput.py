@@ -9,7 +9,7 @@ fall-alert latency.
 Every measurement runs in a child process pinned to one core (`--core`, default 0)
 with one onnxruntime intra-op thread and `cv2.setNumThreads(1)`; preparation (videos,
 exports, training) runs beforehand on every core. The agent is the real one: the child
-builds it with `edge.commands.build_agent` from `vigil edge run` arguments (file read as
+builds it with `edge.cli.build_agent` from `vigil edge run` arguments (file read as
 fast as it goes, events printed and queued in the outbox, sent to a private Mosquitto)
 and times `Agent.run()`; one extra run of the `vigil edge run` command itself, under
 `/usr/bin/time -v`, checks wall time and peak memory from outside.
@@ -18,11 +18,11 @@ Inputs, all written into `--work` on the first run and reused after:
 - throughput video: a 60 s synthetic scenario rendered at 480x480 and 30 fps, resized
   to 640x480 (mp4v); decode-only and agent runs alternate `--repeats` times on it;
 - window latency: a default-size student (8x32x32) and teacher (16x112x112) built with
-  random weights and exported with `cloud.export.export_onnx` (weights do not change
+  random weights and exported with `cloud.training.export.export_onnx` (weights do not change
   the cost);
 - fall alerts: the default scenario (a fall at 12 s) at 320 px, 15 fps, one video per
   seed, run through the agent with a TRAINED student (`--model`, or one trained here
-  with `cloud.pipeline.run_pipeline` on a synthetic set); `capture.start_time` makes
+  with `cloud.training.pipeline.run_pipeline` on a synthetic set); `capture.start_time` makes
   event time = video time, so latency = first critical `start` event - scripted fall start
   (a missed fall counts as infinitely late in the median).
 """
@@ -118,7 +118,7 @@ def child_decode(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def child_latency(args: argparse.Namespace) -> dict[str, Any]:
-    from cloud.latency import ort_latency_ms
+    from cloud.training.latency import ort_latency_ms
 
     return {
         name: ort_latency_ms(Path(path), runs=args.latency_runs, threads=1)
@@ -132,7 +132,7 @@ def child_agent(args: argparse.Namespace) -> dict[str, Any]:
 
     import cv2
 
-    from edge.commands import build_agent
+    from edge.cli import build_agent
     from shared.cli import build_parser
 
     cv2.setNumThreads(1)
@@ -253,9 +253,9 @@ def fall_videos(work: Path, seeds: list[int]) -> list[tuple[Path, dict[str, Any]
 
 def random_onnx(work: Path) -> dict[str, Path]:
     """Default-size student and teacher with random weights, exported like a trained one."""
-    from cloud.checkpoint import Checkpoint
-    from cloud.export import export_onnx
-    from cloud.models import build_model, student_config, teacher_config
+    from cloud.training.checkpoint import Checkpoint
+    from cloud.training.export import export_onnx
+    from cloud.training.networks import build_model, student_config, teacher_config
     from shared.labels import DEFAULT_LABELS, LabelSet
     from shared.modelmeta import ModelMetadata
     from shared.preprocess import InputSpec
@@ -285,7 +285,8 @@ def trained_student(work: Path, args: argparse.Namespace) -> tuple[Path, dict[st
     """`--model`, or a student distilled here on a synthetic set (reused when present)."""
     if args.model is not None:
         return args.model, {"source": "given", "path": str(args.model)}
-    from cloud.pipeline import PipelineConfig, run_pipeline
+    from cloud.training.params import TrainingParams
+    from cloud.training.pipeline import PipelineConfig, run_pipeline
     from shared.synth import write_synth_dataset
 
     data = work / f"synth-{args.clips_per_class}-per-class-112px"
@@ -297,18 +298,15 @@ def trained_student(work: Path, args: argparse.Namespace) -> tuple[Path, dict[st
     report_path = out / "report.json"
     started = time.monotonic()
     if not report_path.exists():
-        run_pipeline(
-            PipelineConfig(
-                data=data,
-                out=out,
-                test_where="group=4",
-                val_where="group=3",
-                seed=args.train_seed,
-                epochs=args.epochs,
-                teacher_epochs=args.teacher_epochs,
-                teacher_size=args.teacher_size,
-            )
+        params = TrainingParams(
+            test_where="group=4",
+            val_where="group=3",
+            seed=args.train_seed,
+            epochs=args.epochs,
+            teacher_epochs=args.teacher_epochs,
+            teacher_size=args.teacher_size,
         )
+        run_pipeline(PipelineConfig(params=params, data=data, out=out))
     report = json.loads(report_path.read_text())
     exported = report[report["exported"]]
     info = {
@@ -651,7 +649,7 @@ def assemble(
             "camera_fps_per_stream": CAMERA_FPS,
             "latency_models": "random weights, default sizes: student 8x32x32, teacher 16x112x112",
             "fall_videos": "default scenario at 320 px, 15 fps; fall starts at 12 s",
-            "agent": "edge.commands.build_agent + Agent.run (vigil edge run --print --mqtt "
+            "agent": "edge.cli.build_agent + Agent.run (vigil edge run --print --mqtt "
             "to a private Mosquitto; outbox on, clips off: no cloud URL)",
         },
         "student": model_info,

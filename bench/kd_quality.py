@@ -7,7 +7,7 @@
     python bench/kd_quality.py --dataset fall --teacher pose --unlabeled-heldout
                                                               # -> bench/results/kd_fall_pose.json
 
-Each seed runs the real pipeline (`cloud.pipeline.run_pipeline`) with the sweep on;
+Each seed runs the real pipeline (`cloud.training.pipeline.run_pipeline`) with the sweep on;
 the JSON keeps every seed's report and the mean/std per model, plus the goals of the
 distillation issue checked against the means (met or not, as they come). The JSON is
 rewritten after every seed, so a run cut short keeps what it finished.
@@ -33,14 +33,15 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import REPO, write_result  # noqa: E402
-from cloud.metrics import mean_std  # noqa: E402
-from cloud.pipeline import PipelineConfig, run_pipeline  # noqa: E402
+from cloud.training.evaluation import mean_std  # noqa: E402
+from cloud.training.params import add_training_flags, params_from_args  # noqa: E402
+from cloud.training.pipeline import PipelineConfig, run_pipeline  # noqa: E402
+from cloud.training.report import ModelName  # noqa: E402
 from shared.datasets import ClipRecord, load_folder, split_records  # noqa: E402
 from shared.datasets.fall_labels import AlignedClip, write_fall_manifest  # noqa: E402
-from shared.motion_crop import CROP_KINDS  # noqa: E402
 from shared.video import probe_video  # noqa: E402
 
-MODELS = ("teacher", "student_scratch", "student_kd", "student_kd_unlabeled")
+MODELS = tuple(ModelName)
 METRICS = (
     "accuracy_clip",
     "accuracy_window",
@@ -137,16 +138,12 @@ def run_split(
             unlabeled, n_unlabeled = heldout_videos(
                 data, test_where, seed, work / f"{tag}-unlabeled", args.unlabeled_fraction
             )
+        params = params_from_args(args, test_where=test_where, val_where=val_where, seed=seed)
         cfg = PipelineConfig(
-            data=data, out=out, test_where=test_where, val_where=val_where, seed=seed,
-            epochs=args.epochs, teacher_epochs=args.teacher_epochs, sweep=not args.no_sweep,
-            device=args.device, workers=args.workers, patience=args.patience,
-            teacher=args.teacher, pose_features=args.pose_features, pose_cache=args.pose_cache,
-            unlabeled=unlabeled, hop_s=args.hop, student_size=args.student_size,
-            student_crop=args.student_crop,
-            num_draws=args.augment_draws,
-        )
-        report = run_pipeline(cfg)
+            params=params, data=data, out=out, unlabeled=unlabeled, device=args.device,
+            workers=args.workers, pose_cache=args.pose_cache,
+        )  # fmt: skip
+        report = run_pipeline(cfg).as_json()
         report["wall_s"] = round(time.monotonic() - started, 1)
         if args.unlabeled_heldout:
             report["unlabeled_videos"] = n_unlabeled
@@ -261,8 +258,13 @@ def fraction(text: str) -> float:
 def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--dataset", choices=("synthetic", "upfall", "fall"), required=True)
-    p.add_argument("--teacher", choices=("cnn3d", "pose"), default="cnn3d")
-    p.add_argument("--pose-features", choices=("world", "image", "both"), default="world")
+    # The training settings, as `vigil train pipeline` has them, with this benchmark's
+    # schedule; each split sets its own test and validation rows, --seeds the seeds.
+    add_training_flags(
+        p,
+        skip=("test_where", "val_where", "seed"),
+        defaults={"epochs": 30, "teacher_epochs": 40, "patience": 10, "sweep": True},
+    )
     p.add_argument(
         "--pose-cache",
         type=Path,
@@ -280,21 +282,8 @@ def parse_args() -> argparse.Namespace:
         default=1.0,
         help="share of the held-out videos given as unlabelled video (0 < F <= 1)",
     )
-    p.add_argument("--hop", type=float, default=0.5, help="seconds between windows")
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    p.add_argument("--epochs", type=int, default=30)
-    p.add_argument("--teacher-epochs", type=int, default=40)
-    p.add_argument("--patience", type=int, default=10)
-    p.add_argument("--clips-per-class", type=int, default=50)
-    p.add_argument("--no-sweep", action="store_true")
-    p.add_argument("--student-size", type=int, default=32, help="student frame side in pixels")
-    p.add_argument(
-        "--student-crop", default="none", choices=CROP_KINDS,
-        help="motion: the student sees a box around what moves (shared.motion_crop)",
-    )
-    p.add_argument(
-        "--augment-draws", type=int, default=2, help="augmented copies of each training window"
-    )
+    p.add_argument("--clips-per-class", type=int, default=50, help="synthetic: clips per class")
     p.add_argument("--device", default="cpu")
     p.add_argument("--workers", type=int, default=0)
     p.add_argument("--work", type=Path, default=REPO / "bench" / "runs")

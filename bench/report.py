@@ -182,13 +182,18 @@ def kd_split_table(split: Record, settings: Record) -> str:
         macs = s.get("macs", {}).get("mean")
         rows.append(
             [
-                model_label(model, summary, not settings.get("no_sweep")),
+                model_label(model, summary, swept(settings)),
                 *cells,
                 num(s.get("params", {}).get("mean")),
                 f"{macs / 1e6:,.1f} M" if macs else "-",
             ]
         )
     return table(header, rows)
+
+
+def swept(settings: Record) -> bool:
+    """Whether a kd run swept (T, lam): `sweep` since the flags came from TrainingParams."""
+    return bool(settings.get("sweep", not settings.get("no_sweep")))
 
 
 def _mean(stat: Record, digits: int = 3) -> str:

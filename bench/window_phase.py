@@ -75,16 +75,17 @@ def train_student(
 ) -> dict[str, Any]:
     """The quick demo's student without KD, trained to this recipe (cached)."""
     hop_s, draws, jitter = recipe
-    from cloud.export import export_onnx
-    from cloud.pipeline import PipelineConfig, prepare_run_data, stage_student
+    from cloud.training.export import export_onnx
+    from cloud.training.pipeline import PipelineConfig, prepare_run_data, stage_student
+    from cloud.training.report import ModelName
     from shared.labels import DEFAULT_LABELS
     from shared.synth import write_synth_dataset
 
     data = work / f"data-{clips_per_class}-per-class"
     if not (data / "manifest.csv").exists():
         write_synth_dataset(
-            data, clips_per_class=clips_per_class, seed=0, size=QUICK.size,
-            seconds=QUICK.seconds, fps=15.0, labels=QUICK.labels or DEFAULT_LABELS,
+            data, clips_per_class=clips_per_class, seed=0, size=QUICK.scenes.size,
+            seconds=QUICK.scenes.seconds, fps=15.0, labels=QUICK.scenes.labels or DEFAULT_LABELS,
             site_seed=ROOM_SEED, site_share=1.0,
         )  # fmt: skip
     out = work / (
@@ -92,14 +93,18 @@ def train_student(
     )
     onnx_file, info_file = out / "student.onnx", out / "train.json"
     if not info_file.exists():
-        cfg = PipelineConfig(
-            data=data, out=out, val_where="group=3", test_where="group=4", epochs=epochs,
-            patience=epochs, num_draws=draws, hop_s=hop_s, time_jitter_s=jitter, seed=seed,
-        )  # fmt: skip
+        # The quick demo's settings but for the recipe, the epochs and the seed.
+        params = QUICK.params.model_copy(update={
+            "epochs": epochs, "patience": epochs, "augment_draws": draws, "hop_s": hop_s,
+            "time_jitter_s": jitter, "seed": seed,
+        })  # fmt: skip
+        cfg = PipelineConfig(params=params, data=data, out=out)
         out.mkdir(parents=True, exist_ok=True)
         started = time.monotonic()
         prepared = prepare_run_data(cfg)
-        trained = stage_student(cfg, prepared, "window-phase", "student_scratch", None)
+        trained = stage_student(
+            cfg, prepared, "window-phase", ModelName.STUDENT_SCRATCH, None
+        )
         export_onnx(trained.checkpoint, onnx_file)
         info = {
             "train_windows": len(prepared.train.windows),
@@ -181,8 +186,10 @@ def main(argv: list[str] | None = None) -> int:
         "--recipe", action="append", type=parse_recipe, help="HOP_S:DRAWS[:JITTER_S] (repeatable)"
     )
     parser.add_argument("--train-seeds", type=int, nargs="+", default=[0])
-    parser.add_argument("--epochs", type=int, default=QUICK.epochs, help="the quick demo's")
-    parser.add_argument("--clips-per-class", type=int, default=QUICK.clips_per_class)
+    parser.add_argument(
+        "--epochs", type=int, default=QUICK.params.epochs, help="the quick demo's"
+    )
+    parser.add_argument("--clips-per-class", type=int, default=QUICK.scenes.clips_per_class)
     parser.add_argument("--phases", type=int, default=8, help="window offsets, 1 frame apart")
     parser.add_argument("--size", type=int, default=160, help="scenario video size (px)")
     parser.add_argument("--late-s", type=float, default=2.0, help="alert allowed after the fall")

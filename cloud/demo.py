@@ -19,13 +19,21 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
-
+from cloud.service.schemas import TrainingJobCreate
+from cloud.training.job_spec import SyntheticDataset
+from cloud.training.params import TrainingParams
+from cloud.training.report import RunReport
+from shared.cli import require_extra
 from shared.labels import is_fall_label
 from shared.loopback import free_port, wait_until
 from shared.progress import ProgressLine
+
+if TYPE_CHECKING:
+    import argparse
+
+    import httpx
 
 SITE, DEVICE = "demo-home", "room-1"
 # The scene seed of the demo's room (its camera, its resident): the scenario is filmed
@@ -41,42 +49,40 @@ VIDEO_EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 class DemoPlan:
     """How much to train: `--quick` takes minutes on 2 cores, the full one about 20."""
 
-    clips_per_class: int
-    epochs: int
-    teacher_epochs: int
-    teacher_size: int
-    size: int = 112
-    augment_draws: int = 2
-    hop_s: float = 0.5
-    time_jitter_s: float = 0.0
-    patience: int = 8
-    labels: tuple[str, ...] | None = None  # None: every action the scenes can film
-    seconds: float = 3.0
+    scenes: SyntheticDataset
+    params: TrainingParams
 
     def job(self) -> dict[str, Any]:
-        return {
-            "dataset": {
-                "kind": "synthetic",
-                "clips_per_class": self.clips_per_class,
-                "size": self.size,
-                "seconds": self.seconds,
-                "fps": 15,
-                "seed": 0,
-                "site_seed": ROOM_SEED,
-                "site_share": 1.0,
-                "labels": list(self.labels) if self.labels else None,
-            },
-            "epochs": self.epochs,
-            "teacher_epochs": self.teacher_epochs,
-            "teacher_size": self.teacher_size,
-            "augment_draws": self.augment_draws,
-            "hop_s": self.hop_s,
-            "time_jitter_s": self.time_jitter_s,
-            "patience": self.patience,
-            "test_where": "group=4",
-            "val_where": "group=3",
-            "promotion": "always",
-        }
+        """The training job the demo posts: these scenes, these settings, promoted always."""
+        job = TrainingJobCreate(
+            dataset=self.scenes, promotion="always", **self.params.model_dump()
+        )
+        return job.model_dump(mode="json")
+
+    @property
+    def epochs(self) -> int:
+        """Epochs the job trains in all: the teacher's, then each of two students'."""
+        return self.params.teacher_epochs_or_default() + 2 * self.params.epochs
+
+
+def demo_scenes(
+    clips_per_class: int, size: int, labels: tuple[str, ...] | None
+) -> SyntheticDataset:
+    """3 s clips at 15 fps, all filmed in the demo's room (the site's own footage)."""
+    return SyntheticDataset(
+        clips_per_class=clips_per_class,
+        size=size,
+        seconds=3.0,
+        fps=15,
+        seed=0,
+        site_seed=ROOM_SEED,
+        site_share=1.0,
+        labels=list(labels) if labels else None,
+    )
+
+
+# The synthetic scenes' groups: group 4 is the test split, group 3 validation.
+DEMO_SPLITS = {"test_where": "group=4", "val_where": "group=3"}
 
 
 # Quick: the scenario's actions and an empty room (not bending or waving), 64 px footage
@@ -89,14 +95,14 @@ class DemoPlan:
 # the fall at every phase of the edge's windows (24 of 24 runs, 3 of them with a false
 # alarm while sitting down), and it keeps the demo, which the tests run, short.
 QUICK = DemoPlan(
-    clips_per_class=30,
-    epochs=40,
-    teacher_epochs=3,
-    teacher_size=64,
-    size=64,
-    augment_draws=8,
-    patience=40,
-    labels=("walking", "sitting_down", "standing_up", "falling", "lying_on_floor", "no_person"),
+    scenes=demo_scenes(
+        30,
+        size=64,
+        labels=("walking", "sitting_down", "standing_up", "falling", "lying_on_floor", "no_person"),
+    ),
+    params=TrainingParams(
+        epochs=40, teacher_epochs=3, teacher_size=64, augment_draws=8, patience=40, **DEMO_SPLITS
+    ),
 )
 # Full: every action at 112 px, twice the clips, no early stop, and windows every 0.25 s
 # with five copies each. In bench/window_phase.py the denser windows caught the fall at
@@ -104,14 +110,16 @@ QUICK = DemoPlan(
 # training windows (five copies of five phases is about what eight copies of three were
 # for the KD teacher's logits).
 FULL = DemoPlan(
-    clips_per_class=60,
-    epochs=30,
-    teacher_epochs=5,
-    teacher_size=64,
-    size=112,
-    augment_draws=5,
-    hop_s=0.25,
-    patience=30,
+    scenes=demo_scenes(60, size=112, labels=None),
+    params=TrainingParams(
+        epochs=30,
+        teacher_epochs=5,
+        teacher_size=64,
+        augment_draws=5,
+        hop_s=0.25,
+        patience=30,
+        **DEMO_SPLITS,
+    ),
 )
 
 
@@ -127,6 +135,19 @@ class Cloud:
 
 
 MARKER = ".vigil-demo"
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    demo = subparsers.add_parser("demo", help="the whole loop on this machine")
+    demo.add_argument("--quick", action="store_true", help="a smaller, faster run")
+    demo.add_argument("--exit", action="store_true", help="exit when done instead of serving")
+    demo.add_argument("--out", type=Path, default=Path("runs/demo"))
+    demo.set_defaults(handler=run_demo_cmd)
+
+
+def run_demo_cmd(args: argparse.Namespace) -> int:
+    require_extra("cloud", "torch")
+    return run_demo(args.out, quick=args.quick, exit_when_done=args.exit)
 
 
 def fresh_demo_dir(out: Path) -> Path:
@@ -162,6 +183,7 @@ def run_demo(out: Path, quick: bool = False, exit_when_done: bool = False) -> in
 
 def start_cloud(data_dir: Path) -> Cloud:
     """The cloud service in this process: API, worker; SQLite and files under `data_dir`."""
+    import httpx
     import uvicorn
 
     from cloud.service.app import create_app
@@ -201,7 +223,7 @@ def train_through_api(cloud: Cloud, plan: DemoPlan) -> dict[str, Any]:
     response.raise_for_status()
     job_id = response.json()["id"]
     print(f"training job {job_id}: synthetic scenes, teacher, student, KD student", flush=True)
-    total = plan.teacher_epochs + 2 * plan.epochs
+    total = plan.epochs
     bar = ProgressLine("train", total)
     while True:
         job = cloud.admin.get(f"/api/v1/training-jobs/{job_id}").json()
@@ -264,7 +286,8 @@ def run_edge(cloud: Cloud, token: str, video: Path, data_dir: Path) -> None:
 def summarise(cloud: Cloud, job: dict[str, Any], video: Path) -> dict[str, Any]:
     timeline = json.loads(video.with_suffix(".json").read_text())
     events = stored_events(cloud)
-    report = json.loads((cloud.data_dir / "jobs" / job["id"] / "run" / "report.json").read_text())
+    run = cloud.data_dir / "jobs" / job["id"] / "run"
+    report = RunReport.model_validate_json((run / "report.json").read_text())
     fall_start = next(s["start_s"] for s in timeline["segments"] if is_fall_label(s["label"]))
     falls = [e for e in events if e["severity"] == "critical" and e["type"] == "start"]
     latency = video_time(falls[0]["started_at"]) - fall_start if falls else None
@@ -315,13 +338,12 @@ def print_summary(summary: dict[str, Any], cloud: Cloud, viewer: str) -> None:
     print(f"\ndashboard: {cloud.url}/   viewer token: {viewer}")
 
 
-def print_accuracies(report: dict[str, Any]) -> None:
+def print_accuracies(report: RunReport) -> None:
     print("\ntest split (from the job's report.json):")
-    for name in ("teacher", "student_scratch", "student_kd"):
-        entry = report[name]
+    for name, entry in report.models():
         print(
-            f"  {name:<16} clip accuracy {entry['accuracy_clip']:.3f}  macro-F1 "
-            f"{entry['macro_f1']:.3f}  fall recall {entry['fall_recall'] or 0:.3f}"
+            f"  {name:<16} clip accuracy {entry.accuracy_clip:.3f}  macro-F1 "
+            f"{entry.macro_f1:.3f}  fall recall {entry.fall_recall or 0:.3f}"
         )
 
 

@@ -16,9 +16,10 @@ from collections.abc import Sequence
 # Modules exposing `register(subparsers)`; a module missing from this install is skipped.
 COMMAND_MODULES = (
     "shared.dataset_cli",
-    "cloud.commands",
-    "cloud.service.commands",
-    "edge.commands",
+    "cloud.training.cli",
+    "cloud.demo",
+    "cloud.service.cli",
+    "edge.cli",
 )
 
 
@@ -26,14 +27,14 @@ class MissingExtraError(RuntimeError):
     """A subcommand needs an install extra that is not present."""
 
 
-def require_extra(extra: str, module: str) -> None:
+def require_extra(extra: str, module: str, hint: str = "") -> None:
     """Raise a clear error when `module` (part of the `extra` install) cannot be imported."""
     try:
         importlib.import_module(module)
     except ImportError as exc:
         raise MissingExtraError(
             f"this command needs the '{extra}' extra ({exc.name} is missing): "
-            f"pip install 'vigil[{extra}]'"
+            f"pip install 'vigil[{extra}]'" + (f"; {hint}" if hint else "")
         ) from exc
 
 

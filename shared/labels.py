@@ -29,6 +29,9 @@ DEFAULT_LABELS: tuple[str, ...] = (
 )
 
 NO_PERSON = "no_person"
+# The class index of a training window nobody labelled: the KD term reads it, the
+# hard-label loss and every metric leave it out.
+UNLABELLED = -1
 LABEL_PATTERN = r"^[a-z0-9_]{1,64}$"
 
 

@@ -53,7 +53,8 @@ Label = Annotated[str, StringConstraints(pattern=LABEL_PATTERN)]
 ShortText = Annotated[
     str, StringConstraints(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\x7f]+$")
 ]
-Detail = Annotated[str, StringConstraints(max_length=500, pattern=r"^[^\x00]*$")]
+NO_NUL = r"^[^\x00]*$"
+Detail = Annotated[str, StringConstraints(max_length=500, pattern=NO_NUL)]
 Version = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._+-]{1,64}$")]
 Sha256Hex = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 Probability = Annotated[float, Field(ge=0.0, le=1.0, strict=True, allow_inf_nan=False)]

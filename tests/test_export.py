@@ -11,10 +11,16 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-import cloud.export as export_module
-from cloud.checkpoint import Checkpoint, model_from_checkpoint
-from cloud.export import ExportError, export_onnx, ort_latency_ms, quantize_int8, read_metadata
-from cloud.models import ModelConfig, build_model
+import cloud.training.export as export_module
+from cloud.training.checkpoint import Checkpoint, model_from_checkpoint
+from cloud.training.export import (
+    ExportError,
+    export_onnx,
+    ort_latency_ms,
+    quantize_int8,
+    read_metadata,
+)
+from cloud.training.networks import ModelConfig, build_model
 from shared.labels import LabelSet
 from shared.modelmeta import ModelMetadata
 from shared.preprocess import InputSpec

@@ -6,7 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from cloud.losses import LOSSES, CELoss, KDLoss, build_loss
+from cloud.training.losses import LOSSES, CELoss, KDLoss, build_loss
 
 
 @pytest.fixture

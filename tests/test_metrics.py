@@ -6,13 +6,12 @@ import itertools
 import json
 import math
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
 from matplotlib.image import imread
 
-from cloud.metrics import (
+from cloud.training.evaluation import (
     binary_auc,
     clip_predictions,
     confusion_matrix,
@@ -22,17 +21,27 @@ from cloud.metrics import (
     macro_f1,
     mean_std,
     per_class_recall,
-    report_entry,
     softmax,
 )
-from cloud.model_card import render_model_card
-from cloud.plots import (
+from cloud.training.model_card import render_model_card
+from cloud.training.params import TrainingParams
+from cloud.training.plots import (
     LatencyPoint,
     plot_accuracy_vs_latency,
     plot_confusion,
     plot_curves,
 )
+from cloud.training.report import (
+    KdSettings,
+    ModelEntry,
+    ModelName,
+    RunReport,
+    SweepPoint,
+    TeacherGate,
+    Timing,
+)
 from shared.labels import LabelSet
+from shared.preprocess import InputSpec
 
 # Hand example: 3 classes, 6 samples.
 Y_TRUE = [0, 0, 1, 1, 2, 2]
@@ -199,8 +208,9 @@ def test_evaluate_refuses_wrong_class_count() -> None:
         evaluate_logits(logits[:, :2], labels, clips, LABELS)
 
 
-def test_report_entry_has_the_agreed_keys_and_is_json() -> None:
-    entry = report_entry(evaluate_logits(*small_run(), LABELS), 1234, 56789, 1.5, {"T": 4.0})
+def test_a_report_entry_has_the_agreed_keys_and_reads_back_from_json() -> None:
+    kd = KdSettings(temperature=4.0, lam=0.1, teacher="teacher-1")
+    entry = ModelEntry.of(evaluate_logits(*small_run(), LABELS).to_dict(), 1234, 56789, 1.5, kd)
     required = [
         "accuracy_window",
         "accuracy_clip",
@@ -214,8 +224,10 @@ def test_report_entry_has_the_agreed_keys_and_is_json() -> None:
         "kd",
     ]
     extra = ["fall_auc_window", "balanced_accuracy", "confusion", "n_windows", "n_clips"]
-    assert list(entry) == required + extra
-    assert json.loads(json.dumps(entry)) == entry
+    record = entry.model_dump(mode="json")
+    assert set(record) == set(required + extra)
+    assert ModelEntry.model_validate(json.loads(json.dumps(record))) == entry
+    assert (record["params"], record["kd"]["temperature"]) == (1234, 4.0)
 
 
 def test_mean_std_ignores_none() -> None:
@@ -276,57 +288,53 @@ def test_plot_accuracy_vs_latency_refuses_zero_latency(tmp_path: Path) -> None:
         )
 
 
-def run_report() -> tuple[dict[str, Any], dict[str, Any]]:
-    """A report and run info shaped as `cloud.pipeline` writes them."""
-    result = evaluate_logits(*small_run(), LABELS)
-    kd = {"temperature": 4.0, "lam": 0.3, "sweep": [{"T": 2.0}, {"T": 4.0}]}
-    report = {
-        "exported": "student_kd",
-        "teacher": report_entry(result, 2_000_000, 10**9, 40.0, None),
-        "student_scratch": report_entry(result, 50_000, 10**6, None, None),
-        "student_kd": report_entry(result, 50_000, 10**6, 0.8, kd),
-        "timing": {"teacher_s": 12.0},
-    }
-    gate = {
-        "teacher_better": True,
-        "teacher_val_f1": 0.81,
-        "student_val_f1": 0.55,
-        "message": GATE_MESSAGE,
-    }
-    run_info = {
-        "data": "../shared/data/upfall-s1",
-        "test_where": "trial=3",
-        "student_input": {"frames": 8, "height": 32, "width": 32, "clip_seconds": 1.8},
-        "labels": list(LABELS.names),
-        "exported": "student_kd",
-        "teacher_gate": gate,
-    }
-    return report, run_info
+def run_report(sweep: int = 2) -> RunReport:
+    """A report shaped as `cloud.training.pipeline` writes it."""
+    scores = evaluate_logits(*small_run(), LABELS).to_dict()
+    points = [SweepPoint(temperature=t, lam=0.3, val_macro_f1=0.5) for t in (2.0, 4.0)[:sweep]]
+    kd = KdSettings(temperature=4.0, lam=0.3, teacher="teacher-1", sweep=points)
+    gate = TeacherGate(
+        teacher_better=True, teacher_val_f1=0.81, student_val_f1=0.55, message=GATE_MESSAGE
+    )
+    return RunReport(
+        exported=ModelName.STUDENT_KD,
+        teacher_gate=gate,
+        teacher=ModelEntry.of(scores, 2_000_000, 10**9, 40.0),
+        student_scratch=ModelEntry.of(scores, 50_000, 10**6, None),
+        student_kd=ModelEntry.of(scores, 50_000, 10**6, 0.8, kd),
+        timing=Timing(teacher_s=12.0),
+        params=TrainingParams(test_where="trial=3"),
+    )
+
+
+def card(report: RunReport) -> str:
+    spec = InputSpec(frames=8, height=32, width=32, clip_seconds=1.8)
+    return render_model_card(report, "../shared/data/upfall-s1", list(LABELS.names), spec)
 
 
 GATE_MESSAGE = "teacher gate: teacher val macro-F1 0.810 is better than the student without KD"
 
 
 def test_model_card_has_table_and_gate_message() -> None:
-    card = render_model_card(*run_report())
-    assert "| model | clip accuracy | macro-F1 | fall recall | fall precision |" in card
+    text = card(run_report())
+    assert "| model | clip accuracy | macro-F1 | fall recall | fall precision |" in text
     # the small run: clip acc 1, macro-F1 (2/3 + 4/5) / 2 = 0.733, fall recall 1, precision 2/3
-    assert "| student_kd | 1.000 | 0.733 | 1.000 | 0.667 | 50,000 | 0.80 |" in card
-    assert "| student_scratch | 1.000 | 0.733 | 1.000 | 0.667 | 50,000 | n/a |" in card
-    assert "timing" not in card  # only model entries become rows
-    assert GATE_MESSAGE in card and "**passed**" in card
-    assert "T = 4.0, lam = 0.3, chosen on validation from 2 settings" in card
-    assert "8 x 32 x 32" in card and "trial=3" in card and "leave-one-person-out" in card
-    assert "Fall labels (collapsed into one alert): falling." in card
+    assert "| student_kd | 1.000 | 0.733 | 1.000 | 0.667 | 50,000 | 0.80 |" in text
+    assert "| student_scratch | 1.000 | 0.733 | 1.000 | 0.667 | 50,000 | n/a |" in text
+    assert "timing" not in text  # only model entries become rows
+    assert GATE_MESSAGE in text and "**passed**" in text
+    assert "T = 4.0, lam = 0.3, chosen on validation from 2 settings" in text
+    assert "8 x 32 x 32" in text and "trial=3" in text and "leave-one-person-out" in text
+    assert "Fall labels (collapsed into one alert): falling." in text
+    assert "Validation split: not recorded." in text
 
 
 def test_model_card_mentions_a_sweep_only_when_there_was_one() -> None:
-    report, run_info = run_report()
-    report["student_kd"]["kd"]["sweep"] = [{"temperature": 4.0, "lam": 0.3}]
-    card = render_model_card(report, run_info)
-    assert "T = 4.0, lam = 0.3, in" in card and "chosen" not in card
+    text = card(run_report(sweep=1))
+    assert "T = 4.0, lam = 0.3, in" in text and "chosen" not in text
 
 
-def test_model_card_needs_a_model_entry() -> None:
-    with pytest.raises(ValueError, match="model entries"):
-        render_model_card({"exported": "student_kd"}, {})
+def test_model_card_renders_again_from_a_saved_report() -> None:
+    report = run_report()
+    again = RunReport.model_validate_json(json.dumps(report.as_json()))
+    assert card(again) == card(report)

@@ -9,14 +9,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from cloud.checkpoint import (
+from cloud.training.checkpoint import (
     Checkpoint,
     CheckpointError,
     load_checkpoint,
     model_from_checkpoint,
     save_checkpoint,
 )
-from cloud.models import (
+from cloud.training.networks import (
     ModelConfig,
     build_model,
     count_macs,

@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
-from cloud.windows import FrameCache, TwoViewWindows, list_windows
+from cloud.training.windows import FrameCache, TwoViewWindows, list_windows
 from shared.datasets import ClipRecord, load_folder
 from shared.labels import LabelSet
 from shared.modelmeta import ModelMetadata

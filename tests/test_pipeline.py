@@ -15,11 +15,12 @@ import pytest
 import torch
 from torch import nn
 
-from cloud.checkpoint import load_checkpoint, model_from_checkpoint
-from cloud.data import DatasetError, prepare_data
-from cloud.pipeline import PipelineConfig, new_student, run_pipeline
-from cloud.run_dir import RunDirError
-from cloud.trainer import TrainConfig, TrainingError, train_model
+from cloud.training.checkpoint import load_checkpoint, model_from_checkpoint
+from cloud.training.data import DatasetError, prepare_data
+from cloud.training.params import TrainingParams
+from cloud.training.pipeline import PipelineConfig, new_student, run_pipeline
+from cloud.training.run_dir import RunDirError
+from cloud.training.trainer import TrainConfig, TrainingError, train_model
 from shared.cli import main as vigil
 from shared.labels import DEFAULT_LABELS
 from shared.modelmeta import ModelMetadata
@@ -50,8 +51,6 @@ def tiny_synth(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def tiny_config(data: Path, out: Path, **overrides: object) -> PipelineConfig:
     values: dict = {
-        "data": data,
-        "out": out,
         "epochs": 2,
         "teacher_size": 48,
         "teacher_frames": 8,
@@ -62,7 +61,7 @@ def tiny_config(data: Path, out: Path, **overrides: object) -> PipelineConfig:
         "val_where": "group=3",
     }
     values.update(overrides)
-    return PipelineConfig(**values)
+    return PipelineConfig(params=TrainingParams(**values), data=data, out=out)
 
 
 @pytest.fixture(scope="module")
@@ -170,30 +169,21 @@ class NaNModel(nn.Module):
         return (x.mean(dim=(1, 2, 3, 4)) * self.w * float("nan")).unsqueeze(1).repeat(1, 8)
 
 
-def test_the_cli_passes_the_windows_and_their_draws_to_the_pipeline(tmp_path: Path) -> None:
-    from cloud.commands import pipeline_config
-    from shared.cli import build_parser
-
-    base = ["train", "pipeline", "--data", str(tmp_path), "--out", str(tmp_path / "run")]
-    asked = ["--augment-draws", "5", "--hop", "0.25", "--time-jitter", "0.1"]
-    args = build_parser().parse_args([*base, *asked])
-    cfg = pipeline_config(args, args.out)
-    assert (cfg.num_draws, cfg.hop_s, cfg.time_jitter_s) == (5, 0.25, 0.1)
-    default = build_parser().parse_args(base)
-    cfg = pipeline_config(default, default.out)
-    defaults = PipelineConfig.num_draws, PipelineConfig.hop_s, PipelineConfig.time_jitter_s
-    assert (cfg.num_draws, cfg.hop_s, cfg.time_jitter_s) == defaults
-    # A run made before the jitter existed is still the same run (it resumes).
-    assert "time_jitter_s" not in cfg.identity()
-    assert pipeline_config(args, args.out).identity()["time_jitter_s"] == 0.1
+def test_a_run_is_its_settings_and_data_wherever_it_runs(tmp_path: Path) -> None:
+    cfg = tiny_config(tmp_path, tmp_path / "run")
+    elsewhere = PipelineConfig(cfg.params, tmp_path, tmp_path / "b", device="cuda", workers=4)
+    assert elsewhere.identity() == cfg.identity()
+    assert cfg.identity()["params"] == cfg.params.model_dump(mode="json")
+    other = tiny_config(tmp_path, tmp_path / "run", hop_s=0.25)
+    assert other.identity() != cfg.identity()
 
 
 def test_every_student_of_a_run_starts_from_the_same_weights(tmp_path: Path) -> None:
-    cfg = PipelineConfig(data=tmp_path, out=tmp_path / "run", seed=3)
+    cfg = PipelineConfig(TrainingParams(seed=3), data=tmp_path, out=tmp_path / "run")
     _, first = new_student(cfg, 5)
     torch.rand(1000)  # a teacher trained in between draws from the same generator
     _, second = new_student(cfg, 5)
-    _, other_seed = new_student(PipelineConfig(data=tmp_path, out=tmp_path / "r", seed=4), 5)
+    _, other_seed = new_student(PipelineConfig(TrainingParams(seed=4), tmp_path, tmp_path / "r"), 5)
     for name, weight in first.state_dict().items():
         assert torch.equal(weight, second.state_dict()[name]), name
     assert not all(
@@ -203,7 +193,7 @@ def test_every_student_of_a_run_starts_from_the_same_weights(tmp_path: Path) -> 
 
 def test_nan_loss_stops_training(tiny_synth: Path) -> None:
     cfg = tiny_config(tiny_synth, Path("unused"))
-    data = prepare_data(cfg.data, *cfg.specs(), cfg.test_where, cfg.val_where)
+    data = prepare_data(cfg.data, *cfg.specs(), cfg.params.test_where, cfg.params.val_where)
     with pytest.raises(TrainingError, match="nan"):
         train_model(NaNModel(), "student", data.train, data.val, data.labels, TrainConfig(epochs=1))
 
@@ -253,7 +243,7 @@ def test_torchrun_two_processes_train_a_loadable_checkpoint(
     assert model(torch.zeros(1, 3, 8, 24, 24)).shape == (1, len(ckpt.metadata.labels))
 
 
-# --- the pose teacher (cloud.pose) through the same pipeline --------------------------
+# --- the pose teacher (cloud.training.pose) through the same pipeline --------------------------
 
 
 @pytest.fixture(scope="module")
@@ -283,8 +273,9 @@ def test_a_student_trained_on_the_crop_tells_the_edge_to_crop(
     batch = np.zeros((1, 3, 8, 24, 24), np.float32)
     assert session.run(None, {"input": batch})[0].shape == (1, len(meta.labels))
     run = json.loads((pose_run / "run.json").read_text())
-    assert run["identity"]["student_crop"] == "motion"
-    assert "student_crop" not in json.loads((tiny_run / "run.json").read_text())["identity"]
+    assert run["identity"]["params"]["student_crop"] == "motion"
+    tiny = json.loads((tiny_run / "run.json").read_text())
+    assert tiny["identity"]["params"]["student_crop"] == "none"
 
 
 def test_a_pose_pipeline_writes_the_files_and_report_keys_of_a_cnn3d_one(

@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 import torch
 
-from cloud.augment import IDENTITY, AugmentDraw
-from cloud.checkpoint import Checkpoint, CheckpointError, from_payload, to_payload
-from cloud.models import build_model, count_macs
-from cloud.pose.extract import PoseTrack
-from cloud.pose.features import (
+from cloud.training.augment import IDENTITY, AugmentDraw
+from cloud.training.checkpoint import Checkpoint, CheckpointError, from_payload, to_payload
+from cloud.training.networks import build_model, count_macs
+from cloud.training.pose.extract import PoseTrack
+from cloud.training.pose.features import (
     PoseDraw,
     PoseFeatureSpec,
     WindowLandmarks,
@@ -21,8 +21,8 @@ from cloud.pose.features import (
     torso_tilt,
     window_landmarks,
 )
-from cloud.pose.model import pose_teacher_config
-from cloud.pose.skeleton import LEFT_HIP, MIRROR_ORDER, NUM_LANDMARKS, RIGHT_HIP
+from cloud.training.pose.model import pose_teacher_config
+from cloud.training.pose.skeleton import LEFT_HIP, MIRROR_ORDER, NUM_LANDMARKS, RIGHT_HIP
 from shared.labels import LabelSet
 from shared.modelmeta import ModelMetadata
 from shared.preprocess import InputSpec
@@ -74,7 +74,8 @@ def test_a_flip_moves_landmarks_with_the_pixels_and_swaps_left_and_right() -> No
     marks = WindowLandmarks(image, world, np.ones((8, NUM_LANDMARKS), np.float32), np.ones(8, bool))
     flip = AugmentDraw((0.0, 0.0, 1.0, 1.0), angle_deg=0.0, flip=True, brightness=0, contrast=1)
     flipped = follow_pixel_augment(marks, flip, width, height)
-    # The pixel at x lands at width - 1 - x (cloud.augment); the left wrist is now the right.
+    # The pixel at x lands at width - 1 - x (cloud.training.augment): the left wrist is now
+    # the right.
     assert flipped.image[:, LEFT_WRIST, 0] == pytest.approx(width - 1 - image[:, RIGHT_WRIST, 0])
     assert flipped.image[:, LEFT_WRIST, 1] == pytest.approx(image[:, RIGHT_WRIST, 1])
     assert flipped.world[:, LEFT_WRIST, 0] == pytest.approx(-world[:, RIGHT_WRIST, 0])

@@ -15,13 +15,15 @@ import numpy as np
 import pytest
 import torch
 
-from cloud.data import PoseOptions, PreparedData, prepare_data
-from cloud.losses import build_loss
-from cloud.pipeline import PipelineConfig, Trained, teacher_bank
-from cloud.pose.extract import PoseCache
-from cloud.pose.skeleton import LEFT_HIP, RIGHT_HIP
-from cloud.teachers import TeacherInput, build_teacher
-from cloud.trainer import TrainConfig, train_model
+from cloud.training.data import PoseOptions, PreparedData, prepare_data
+from cloud.training.losses import build_loss
+from cloud.training.params import TrainingParams
+from cloud.training.pipeline import PipelineConfig, Trained, teacher_bank
+from cloud.training.pose.extract import PoseCache
+from cloud.training.pose.skeleton import LEFT_HIP, RIGHT_HIP
+from cloud.training.report import ModelName
+from cloud.training.teachers import TeacherInput, build_teacher
+from cloud.training.trainer import TrainConfig, train_model
 from shared.preprocess import InputSpec
 
 pytestmark = pytest.mark.realdata
@@ -68,8 +70,9 @@ def test_the_pose_teacher_trains_and_its_logits_feed_the_kd_loss(
     result = train_model(model, "pose", data.train, data.val, data.labels, cfg)
     assert len(result.history) == 5 and result.history[-1]["train_acc"] > 0.6
     model.load_state_dict(result.state_dict)
-    teacher = Trained("teacher", "pose", _checkpoint_like(model_cfg, model, data), 0.0)
-    bank = teacher_bank(PipelineConfig(data=Path("."), out=Path(".")), teacher, data.train)
+    teacher = Trained(ModelName.TEACHER, "pose", _checkpoint_like(model_cfg, model, data), 0.0)
+    where = PipelineConfig(TrainingParams(), data=Path("."), out=Path("."))
+    bank = teacher_bank(where, teacher, data.train)
     assert bank.shape == (len(data.train) * data.train.num_draws, len(data.labels))
     student_logits = torch.zeros(4, len(data.labels), requires_grad=True)
     labels = torch.tensor([0, 1, -1, -1])  # two windows nobody labelled
@@ -80,8 +83,8 @@ def test_the_pose_teacher_trains_and_its_logits_feed_the_kd_loss(
 
 
 def _checkpoint_like(model_cfg, model, data):  # noqa: ANN001, ANN202 - test helper
-    from cloud.pipeline import make_checkpoint
-    from cloud.trainer import TrainResult
+    from cloud.training.pipeline import make_checkpoint
+    from cloud.training.trainer import TrainResult
 
     result = TrainResult(state_dict=model.state_dict())
     return make_checkpoint(

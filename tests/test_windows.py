@@ -9,8 +9,8 @@ import cv2
 import numpy as np
 import pytest
 
-from cloud.augment import IDENTITY, AugmentSpec, apply_augment, draw_augment
-from cloud.windows import FrameCache, TwoViewWindows, list_windows
+from cloud.training.augment import IDENTITY, AugmentSpec, apply_augment, draw_augment
+from cloud.training.windows import FrameCache, TwoViewWindows, list_windows
 from shared.datasets import ClipRecord, Span
 from shared.labels import LabelSet
 from shared.preprocess import InputSpec, window_to_input

@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from cloud.service.db.models import Alert
+from cloud.service.db.tables import Alert
 from cloud.service.db.upsert import insert_ignoring
 from shared.labels import Severity
 from shared.messages import ActionEvent, EventType

@@ -7,7 +7,7 @@ import logging
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from cloud.service.db.models import Device, ModelVersion
+from cloud.service.db.tables import Device, ModelVersion
 from cloud.service.mqtt import MqttPublisher, PublishError
 from cloud.service.registry import ModelRegistry
 from shared.topics import model_topic

@@ -19,7 +19,7 @@ from enum import StrEnum
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cloud.service.db.models import ApiToken, Device
+from cloud.service.db.tables import ApiToken, Device
 
 TOKEN_PREFIX = "vgl_"
 

@@ -13,7 +13,7 @@ from typing import BinaryIO
 from sqlalchemy import case, select
 from sqlalchemy.orm import Session
 
-from cloud.service.db.models import Clip, ClipLabel
+from cloud.service.db.tables import Clip, ClipLabel
 from shared.labels import DEFAULT_LABELS
 from shared.messages import ClipMeta
 from shared.video import VideoError, probe_video

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from cloud.service.auth import Role, issue_token
-from cloud.service.db.models import Device
+from cloud.service.db.tables import Device
 from cloud.service.mosquitto import device_acl, password_line
 from cloud.service.schemas import DevicePublic, DeviceRegistered, MqttCredentials
 from shared.topics import check_id

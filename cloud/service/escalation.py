@@ -17,7 +17,7 @@ import httpx
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from cloud.service.db.models import Alert, AlertEscalation
+from cloud.service.db.tables import Alert, AlertEscalation
 from cloud.service.live_relay import LiveSink
 from cloud.service.metrics import ServiceMetrics
 from cloud.service.schemas import AlertPublic

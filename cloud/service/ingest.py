@@ -19,7 +19,7 @@ from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from cloud.service.alerts import open_alerts
-from cloud.service.db.models import Device, DeviceCommand, Event, HeartbeatRecord
+from cloud.service.db.tables import Device, DeviceCommand, Event, HeartbeatRecord
 from cloud.service.db.upsert import insert_ignoring
 from cloud.service.live_relay import LiveSink
 from cloud.service.metrics import ServiceMetrics

@@ -1,13 +1,12 @@
-"""A training job's dataset: synthetic or a server folder, plus the labelled clips.
+"""A training job's data from the service: its folder, checked, and the uploaded clips.
 
-Labelled clips are exported into the job's folder as `<label>/<clip>.mp4`; a manifest
-then lists the source's clips (absolute paths, their own columns kept, so `--test-where`
-still works) and the exported ones, marked `origin=clip`.
+Labelled clips are exported into the job's folder as `<label>/<clip>.mp4` with a
+`clips.csv`, which the job's subprocess merges into the dataset's manifest
+(`cloud.training.job.merge_manifest`); unlabelled clips become a folder of videos.
 """
 
 from __future__ import annotations
 
-import csv
 import os
 import shutil
 from pathlib import Path
@@ -15,11 +14,9 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cloud.service.db.models import Clip
-from shared.datasets.folder import MANIFEST_NAME, scan_folder
-
-CLIPS_CSV = "clips.csv"
-CLIP_COLUMNS = ("origin", "clip_site", "clip_device", "clip_camera")
+from cloud.service.db.tables import Clip
+from cloud.training.job_spec import CLIP_COLUMNS, CLIPS_CSV
+from shared.datasets.folder import write_manifest
 
 
 class DatasetNotAllowed(ValueError):
@@ -58,7 +55,7 @@ def export_labelled_clips(session: Session, clips_dir: Path, out_dir: Path) -> P
                 "clip_camera": clip.camera,
             }
         )
-    return _write_csv(out_dir / CLIPS_CSV, ["path", "label", *CLIP_COLUMNS], rows)
+    return write_manifest(out_dir / CLIPS_CSV, ["path", "label", *CLIP_COLUMNS], rows)
 
 
 def export_unlabelled_clips(session: Session, clips_dir: Path, out_dir: Path) -> int:
@@ -75,40 +72,6 @@ def export_unlabelled_clips(session: Session, clips_dir: Path, out_dir: Path) ->
             _link_or_copy(source, out_dir / f"{clip.id}.mp4")
             count += 1
     return count
-
-
-def merge_manifest(source: Path, clips_csv: Path, out_dir: Path) -> Path:
-    """Write `out_dir/manifest.csv`: the source's clips and the exported clips."""
-    source_rows = _source_rows(source)
-    with clips_csv.open(newline="") as handle:
-        clip_rows = list(csv.DictReader(handle))
-    columns = ["path", "label"]
-    for row in source_rows:
-        columns += [c for c in row if c not in columns]
-    columns += [c for c in CLIP_COLUMNS if c not in columns]
-    for row in source_rows:
-        row.setdefault("origin", "dataset")
-    return _write_csv(out_dir / MANIFEST_NAME, columns, source_rows + clip_rows)
-
-
-def _source_rows(source: Path) -> list[dict[str, str]]:
-    manifest = source / MANIFEST_NAME
-    if not manifest.is_file():
-        return [{"path": str(r.path), "label": r.label} for r in scan_folder(source)]
-    with manifest.open(newline="", encoding="utf-8-sig") as handle:
-        rows = [{k.strip(): (v or "") for k, v in row.items()} for row in csv.DictReader(handle)]
-    for row in rows:
-        row["path"] = os.path.normpath(source / row["path"].replace("\\", "/"))
-    return rows
-
-
-def _write_csv(path: Path, columns: list[str], rows: list[dict[str, str]]) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=columns, restval="")
-        writer.writeheader()
-        writer.writerows(rows)
-    return path
 
 
 def _link_or_copy(source: Path, target: Path) -> None:

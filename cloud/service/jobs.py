@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from cloud.service.db.models import TrainingJob
+from cloud.service.db.tables import TrainingJob
 from cloud.service.schemas import TrainingJobCreate
 
 QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED = (

@@ -16,9 +16,9 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from cloud.run_dir import write_bytes_atomic
-from cloud.service.db.models import ModelVersion, Promotion
+from cloud.service.db.tables import ModelVersion, Promotion
 from cloud.service.signing import ModelSigner
+from shared.files import write_bytes_atomic
 from shared.messages import ModelAnnouncement, utc_now
 from shared.modelmeta import ModelMetadata
 

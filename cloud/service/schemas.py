@@ -20,18 +20,13 @@ from pydantic import (
     model_validator,
 )
 
-from shared.datasets.splits import parse_where
-from shared.labels import DEFAULT_LABELS
-from shared.messages import ActionEvent, CommandKind, Id, Label, Thresholds
+from cloud.training.job_spec import SyntheticDataset
+from cloud.training.params import TRAINING_FIELDS, TrainingParams
+from shared.messages import NO_NUL, ActionEvent, CommandKind, Id, Label, Thresholds
 
-# PostgreSQL text cannot hold NUL: refused here (422) rather than by the insert (500).
-NO_NUL = r"^[^\x00]*$"
 Name = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=NO_NUL)]
 Note = Annotated[str, StringConstraints(max_length=2000, pattern=NO_NUL)]
 MAX_BATCH = 1000
-# The trainer seeds torch (64 bits) with seed * 1_000_003 + ...: a larger seed would be
-# accepted here and fail the job later.
-SEED_MAX = 2**32 - 1
 
 
 class Request(BaseModel):
@@ -223,45 +218,6 @@ class ClipLabelCreate(Request):
 # -- training jobs and models ------------------------------------------------------------
 
 
-class SyntheticDataset(Request):
-    """The built-in synthetic scenes (`shared.synth`), deterministic by seed."""
-
-    kind: Literal["synthetic"] = "synthetic"
-    clips_per_class: int = Field(12, ge=2, le=200)
-    size: int = Field(112, ge=32, le=320, description="frame side in pixels")
-    seconds: float = Field(4.0, ge=1.0, le=30.0)
-    fps: int = Field(15, ge=5, le=30)
-    seed: int = Field(0, ge=0, le=SEED_MAX)
-    site_seed: int | None = Field(
-        None,
-        ge=0,
-        le=SEED_MAX,
-        description="film every other clip in the room and camera of this scene seed "
-        "(the room a scenario of that seed shows): the site's own footage",
-    )
-    site_share: float = Field(
-        0.5, gt=0, le=1, description="the share of the clips filmed in the site's room"
-    )
-    labels: list[Label] | None = Field(
-        None,
-        min_length=2,
-        max_length=len(DEFAULT_LABELS),
-        description="the actions to film (default: all of them)",
-    )
-
-    @field_validator("labels")
-    @classmethod
-    def _known_actions(cls, value: list[str] | None) -> list[str] | None:
-        if value is None:
-            return value
-        unknown = [label for label in value if label not in DEFAULT_LABELS]
-        if unknown:
-            raise ValueError(f"cannot synthesise {unknown}; known: {list(DEFAULT_LABELS)}")
-        if len(set(value)) != len(value):
-            raise ValueError("labels repeat")
-        return value
-
-
 class FolderDataset(Request):
     """A video folder on the server, under one of VIGIL_DATASET_ROOTS."""
 
@@ -269,10 +225,9 @@ class FolderDataset(Request):
     path: Annotated[str, StringConstraints(min_length=1, max_length=1000, pattern=NO_NUL)]
 
 
-Where = Annotated[str, StringConstraints(max_length=200, pattern=NO_NUL)]
+class TrainingJobCreate(TrainingParams):
+    """A retraining job: the training settings (`TrainingParams`), its data and promotion."""
 
-
-class TrainingJobCreate(Request):
     dataset: SyntheticDataset | FolderDataset = Field(discriminator="kind")
     include_labelled_clips: bool = Field(False, description="add the labelled clips to training")
     unlabeled_clips: bool = Field(
@@ -280,71 +235,20 @@ class TrainingJobCreate(Request):
         description="distil also on the uploaded clips nobody has labelled yet (the site's own "
         "footage): the teacher labels them for a fourth model, student_kd_unlabeled",
     )
-    teacher: Literal["cnn3d", "pose"] = Field(
-        "cnn3d",
-        description="cnn3d: a 3D CNN trained from scratch on the frames; pose: MediaPipe's "
-        "pretrained pose model and a skeleton classifier (far stronger on real footage)",
+    promotion: Literal["never", "if_better", "always"] = Field(
+        "if_better",
+        description="promote the new student to production never, if it scores better than "
+        "production on this job's test split, or always",
     )
-    epochs: int = Field(30, ge=1, le=500)
-    teacher_epochs: int | None = Field(None, ge=1, le=500)
-    temperature: float = Field(4.0, gt=0, le=50, description="KD temperature T")
-    lam: float = Field(0.1, ge=0, le=1, description="weight of the hard-label loss")
-    sweep: bool = Field(False, description="try several (T, lam) and keep the best")
-    test_where: Where | None = None
-    val_where: Where | None = None
-    seed: int = Field(0, ge=0, le=SEED_MAX)
-    teacher_size: int = Field(112, ge=32, le=224)
-    student_size: int = Field(32, ge=16, le=112)
-    student_crop: Literal["none", "motion"] = Field(
-        "none",
-        description="motion (experimental): the student sees a box around what moves, cut "
-        "before downsampling (devices cut the same box; the model's metadata says so); it "
-        "lowered fall AUC on the benchmark sets (docs/BENCHMARKS.md)",
-    )
-    patience: int = Field(
-        8, ge=1, le=500, description="stop after this many epochs without a better val macro-F1"
-    )
-    augment_draws: int = Field(
-        2,
-        ge=1,
-        le=32,
-        description="augmented copies of each training window (epoch e trains on copy e mod N); "
-        "more copies keep a student trained on few clips from learning them by heart",
-    )
-    hop_s: float = Field(
-        0.5,
-        ge=0.05,
-        le=10,
-        description="seconds between training windows; denser windows show the student more "
-        "phases of each motion (the edge runs a window every 0.5 s wherever the motion falls)",
-    )
-    time_jitter_s: float = Field(
-        0.0,
-        ge=0,
-        le=5,
-        description="each augmentation draw moves its window by up to this many seconds either "
-        "way, so the student sees motions at every phase (half of hop_s covers it)",
-    )
-    promotion: Literal["never", "if_better", "always"] = "if_better"
 
     @field_validator("dataset", mode="before")
     @classmethod
     def _dataset_shorthand(cls, value: Any) -> Any:
         return {"kind": "synthetic"} if value == "synthetic" else value
 
-    @field_validator("test_where", "val_where")
-    @classmethod
-    def _where(cls, value: str | None) -> str | None:
-        if value is not None:
-            parse_where(value)
-        return value
-
-
-class JobProgress(BaseModel):
-    epoch: int | None = None
-    model: str | None = None
-    history: list[dict[str, Any]] = Field(default_factory=list)
-    stage: str | None = None
+    def training_params(self) -> TrainingParams:
+        """The settings the run trains with: these fields less the job's own."""
+        return TrainingParams.model_validate(self.model_dump(include=set(TRAINING_FIELDS)))
 
 
 class TrainingJobPublic(Public):

@@ -26,19 +26,20 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from cloud.service import jobs
 from cloud.service.announce import ModelAnnouncer
-from cloud.service.db.models import ModelVersion, TrainingJob
+from cloud.service.db.tables import ModelVersion, TrainingJob
 from cloud.service.job_dataset import (
     export_labelled_clips,
     export_unlabelled_clips,
     resolve_folder,
 )
-from cloud.service.job_spec import SPEC_FILE, JobSpec
 from cloud.service.metrics import ServiceMetrics
 from cloud.service.mqtt import PublishError
-from cloud.service.promotion import Scores, decide_promotion
+from cloud.service.promotion import Policy, Scores, decide_promotion
 from cloud.service.registry import ModelRegistry
 from cloud.service.schemas import FolderDataset, TrainingJobCreate
 from cloud.service.settings import Settings
+from cloud.training.job_spec import SPEC_FILE, JobSpec, SyntheticDataset
+from cloud.training.report import RunReport
 from shared.messages import utc_now
 
 log = logging.getLogger(__name__)
@@ -118,12 +119,12 @@ class JobWorker(threading.Thread):
         log.info("training job %s: %s after %.1f s", job.id, outcome, seconds)
 
     def _execute(self, job: TrainingJob) -> dict[str, Any]:
-        spec = self._prepare(job)
-        run_subprocess(spec, self.sessions, job.id, self.stop)
-        return self._register(job, spec)
-
-    def _prepare(self, job: TrainingJob) -> JobSpec:
         params = TrainingJobCreate.model_validate(job.params)
+        spec = self._prepare(job, params)
+        run_subprocess(spec, self.sessions, job.id, self.stop)
+        return self._register(job, spec, params)
+
+    def _prepare(self, job: TrainingJob, params: TrainingJobCreate) -> JobSpec:
         job_dir = self.settings.data_dir / "jobs" / str(job.id)
         folder = None
         if isinstance(params.dataset, FolderDataset):
@@ -142,9 +143,11 @@ class JobWorker(threading.Thread):
                     unlabeled_dir = None
             production = self.registry.production(session)
         onnx = self.registry.artifact_path(production) if production else None
+        synthetic = params.dataset if isinstance(params.dataset, SyntheticDataset) else None
         spec = JobSpec(
-            params=params,
+            params=params.training_params(),
             job_dir=job_dir,
+            synthetic=synthetic,
             source_folder=folder,
             clips_csv=clips_csv,
             unlabeled_dir=unlabeled_dir,
@@ -155,17 +158,20 @@ class JobWorker(threading.Thread):
         (job_dir / SPEC_FILE).write_text(spec.model_dump_json(indent=2))
         return spec
 
-    def _register(self, job: TrainingJob, spec: JobSpec) -> dict[str, Any]:
+    def _register(
+        self, job: TrainingJob, spec: JobSpec, params: TrainingJobCreate
+    ) -> dict[str, Any]:
         """Add the exported student, decide on promotion, announce; one transaction."""
-        report = json.loads((spec.run_dir / "report.json").read_text())
-        metrics = {**report[report["exported"]], "exported": report["exported"], "report": report}
+        report = RunReport.model_validate_json((spec.run_dir / "report.json").read_text())
+        record = report.as_json()
+        metrics = {**record[report.exported], "exported": report.exported.value, "report": record}
         row: ModelVersion | None = None
         try:
             with self.sessions.begin() as session:
                 row = self.registry.register(
                     session, spec.run_dir / "student.onnx", job.id, metrics, utc_now()
                 )
-                decision = self._decide(session, spec, row, metrics)
+                decision = self._decide(session, spec, row, report, params.promotion)
                 if decision["promote"]:
                     self.registry.promote(session, row.version, f"job {job.id}", decision["reason"])
         except BaseException:
@@ -177,16 +183,20 @@ class JobWorker(threading.Thread):
         return {"model_version": row.version, "promotion": decision}
 
     def _decide(
-        self, session: Session, spec: JobSpec, row: ModelVersion, metrics: dict[str, Any]
+        self,
+        session: Session,
+        spec: JobSpec,
+        row: ModelVersion,
+        report: RunReport,
+        policy: Policy,
     ) -> dict[str, Any]:
         production = self.registry.production(session)
-        candidate = Scores(float(metrics["macro_f1"]), float(metrics["fall_recall"]))
+        shipped = report.shipped
+        candidate = Scores(shipped.macro_f1, float(shipped.fall_recall or 0.0))
         prod_scores = production_scores(spec, production, row)
-        decision = decide_promotion(
-            spec.params.promotion, candidate, prod_scores, production is not None
-        )
+        decision = decide_promotion(policy, candidate, prod_scores, production is not None)
         return {
-            "policy": spec.params.promotion,
+            "policy": policy,
             "promote": decision.promote,
             "reason": decision.reason,
             "candidate": vars(candidate),
@@ -215,7 +225,8 @@ def production_scores(
     if "error" in scores:
         log.warning("production could not be scored: %s", scores["error"])
         return None
-    return Scores(float(scores["macro_f1"]), float(scores["fall_recall"]))
+    # No falls in the test split: no recall to lose (the candidate's reads 0 the same way).
+    return Scores(float(scores["macro_f1"]), float(scores["fall_recall"] or 0.0))
 
 
 def run_subprocess(
@@ -224,7 +235,7 @@ def run_subprocess(
     """Run the pipeline process to its end, folding its epoch lines into the job's progress."""
     log_path = spec.job_dir / "log.txt"
     process = subprocess.Popen(
-        [sys.executable, "-m", "cloud.service.pipeline_proc", str(spec.job_dir / SPEC_FILE)],
+        [sys.executable, "-m", "cloud.training.job", str(spec.job_dir / SPEC_FILE)],
         cwd=spec.job_dir,  # a `cloud/` folder in the worker's cwd must not shadow the package
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

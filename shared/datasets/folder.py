@@ -133,3 +133,13 @@ def is_video_name(path: Path) -> bool:
 def _name_some(paths: Sequence[Path]) -> str:
     names = ", ".join(str(path) for path in paths[:_MAX_NAMED])
     return names + (f" and {len(paths) - _MAX_NAMED} more" if len(paths) > _MAX_NAMED else "")
+
+
+def write_manifest(path: Path, columns: Sequence[str], rows: Iterable[dict[str, str]]) -> Path:
+    """Write rows as a manifest CSV (`path,label` first); a missing column is left empty."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(columns), restval="")
+        writer.writeheader()
+        writer.writerows(rows)
+    return path

@@ -13,7 +13,7 @@ from service_harness import Server
 from sqlalchemy import select
 
 from cloud.service.auth import hash_token
-from cloud.service.db.models import ApiToken
+from cloud.service.db.tables import ApiToken
 
 
 def test_no_token_or_an_unknown_one_is_401(server: Server) -> None:

@@ -12,8 +12,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from cloud.service import jobs
-from cloud.service.db.models import TrainingJob
 from cloud.service.db.session import make_engine, migrate, session_factory
+from cloud.service.db.tables import TrainingJob
 from cloud.service.schemas import TrainingJobCreate
 from shared.messages import utc_now
 

@@ -11,8 +11,8 @@ from alembic.migration import MigrationContext
 from service_harness import database_for
 from sqlalchemy import Engine, inspect
 
-from cloud.service.db.models import Base
 from cloud.service.db.session import make_engine, migrate
+from cloud.service.db.tables import Base
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -20,7 +20,7 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 from service_harness import free_port, wait_for
 
-from cloud.service.commands import register
+from cloud.service.cli import register
 from cloud.service.mosquitto import password_line, verify_password_line
 
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"

@@ -113,7 +113,7 @@ def test_a_training_job_is_registered_promoted_announced_and_signed(
 def test_the_job_films_the_actions_asked_for_with_the_augmentation_draws_asked_for(
     server: Server, trained: tuple[dict, TestDevice]
 ) -> None:
-    from cloud.export import read_metadata
+    from cloud.training.export import read_metadata
 
     job, _ = trained
     run = server.settings.data_dir / "jobs" / job["id"] / "run"

@@ -12,18 +12,18 @@ import pytest
 from pydantic import ValidationError
 
 from cloud.service.alerts import episode_key
-from cloud.service.db.models import ModelVersion
+from cloud.service.db.tables import ModelVersion
 from cloud.service.ingest import Rejected, parse_device_message
-from cloud.service.job_dataset import DatasetNotAllowed, merge_manifest, resolve_folder
-from cloud.service.job_spec import JobSpec
+from cloud.service.job_dataset import DatasetNotAllowed, resolve_folder
 from cloud.service.metrics import Counter, Histogram
 from cloud.service.mosquitto import device_acl, password_line, verify_password_line
-from cloud.service.pipeline_proc import pipeline_config
 from cloud.service.promotion import Scores, decide_promotion
 from cloud.service.registry import json_safe
 from cloud.service.schemas import TrainingJobCreate
 from cloud.service.settings import Settings
 from cloud.service.worker import fold_line, production_scores
+from cloud.training.job import merge_manifest, pipeline_config
+from cloud.training.job_spec import JobSpec, SyntheticDataset
 from shared.messages import ActionEvent
 from shared.motion_crop import MotionCropSpec
 
@@ -184,40 +184,42 @@ def test_labelled_clips_join_the_source_manifest(tmp_path: Path) -> None:
     assert [(r["trial"], r["origin"]) for r in rows] == [("3", "dataset"), ("", "clip")]
 
 
-def test_a_job_hands_its_teacher_and_unlabelled_clips_to_the_pipeline(tmp_path: Path) -> None:
-    params = TrainingJobCreate(
-        dataset="synthetic",
-        teacher="pose",
-        unlabeled_clips=True,
-        seed=3,
-        student_crop="motion",
-        hop_s=0.25,
-        time_jitter_s=0.1,
-    )
+def synthetic_spec(params: TrainingJobCreate, job_dir: Path, **paths: Path) -> JobSpec:
+    assert isinstance(params.dataset, SyntheticDataset)
     spec = JobSpec(
-        params=params,
-        job_dir=tmp_path,
-        unlabeled_dir=tmp_path / "unlabeled",
-        pose_cache=tmp_path / "pose-cache",
+        params=params.training_params(), job_dir=job_dir, synthetic=params.dataset, **paths
     )
-    cfg = pipeline_config(spec, tmp_path / "data")
-    assert (cfg.teacher, cfg.unlabeled, cfg.pose_cache) == (
+    return JobSpec.model_validate_json(spec.model_dump_json())  # as the subprocess reads it
+
+
+def test_a_job_hands_its_teacher_and_unlabelled_clips_to_the_pipeline(tmp_path: Path) -> None:
+    params = TrainingJobCreate(dataset="synthetic", teacher="pose", student_crop="motion")
+    paths = {"unlabeled_dir": tmp_path / "unlabeled", "pose_cache": tmp_path / "pose-cache"}
+    cfg = pipeline_config(synthetic_spec(params, tmp_path, **paths), tmp_path / "data")
+    assert (cfg.params.teacher, cfg.unlabeled, cfg.pose_cache) == (
         "pose",
         tmp_path / "unlabeled",
         tmp_path / "pose-cache",
     )
-    assert (cfg.data, cfg.out, cfg.seed) == (tmp_path / "data", spec.run_dir, 3)
-    assert (cfg.hop_s, cfg.time_jitter_s) == (0.25, 0.1)
+    assert (cfg.data, cfg.out) == (tmp_path / "data", tmp_path / "run")
     assert cfg.specs()[1].crop == MotionCropSpec()  # the student's input, and so the edge's
-    plain_spec = JobSpec(params=TrainingJobCreate(dataset="synthetic"), job_dir=tmp_path)
+    plain_spec = synthetic_spec(TrainingJobCreate(dataset="synthetic"), tmp_path)
     plain = pipeline_config(plain_spec, tmp_path)
-    assert (plain.teacher, plain.unlabeled, plain.specs()[1].crop) == ("cnn3d", None, None)
-    # A job that says nothing trains as the CLI does.
-    assert (plain.hop_s, plain.time_jitter_s) == (type(plain).hop_s, type(plain).time_jitter_s)
+    assert (plain.params.teacher, plain.unlabeled, plain.specs()[1].crop) == ("cnn3d", None, None)
+
+
+def test_a_job_spec_trains_on_one_dataset(tmp_path: Path) -> None:
+    params = TrainingJobCreate(dataset="synthetic").training_params()
+    with pytest.raises(ValidationError, match="exactly one"):
+        JobSpec(params=params, job_dir=tmp_path)
+    with pytest.raises(ValidationError, match="exactly one"):
+        JobSpec(
+            params=params, job_dir=tmp_path, synthetic=SyntheticDataset(), source_folder=tmp_path
+        )
 
 
 def test_production_is_compared_only_when_comparable(tmp_path: Path) -> None:
-    spec = JobSpec(params=TrainingJobCreate(dataset="synthetic"), job_dir=tmp_path)
+    spec = synthetic_spec(TrainingJobCreate(dataset="synthetic"), tmp_path)
     labels = ["walking", "falling"]
     production = ModelVersion(version="p", labels=labels)
     candidate = ModelVersion(version="c", labels=labels)

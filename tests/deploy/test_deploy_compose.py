@@ -184,3 +184,19 @@ def test_refuses_to_render_without_a_secret(compose: list[str], secret: str) -> 
     result = render(compose, env)
     assert result.returncode != 0
     assert f"required variable {secret} is missing a value" in result.stderr
+
+
+def test_each_container_builds_the_smallest_image_that_serves_it(config: dict[str, Any]) -> None:
+    """The API needs no torch (service extra); only the worker trains (cloud extra)."""
+    dockerfiles = {
+        name: Path(service["build"]["dockerfile"]).name
+        for name, service in config["services"].items()
+        if "build" in service
+    }
+    assert dockerfiles == {
+        "cloud": "Dockerfile.service",
+        "worker": "Dockerfile.worker",
+        "provision": "Dockerfile.edge",
+        "bootstrap-model": "Dockerfile.edge",
+        "edge": "Dockerfile.edge",
+    }

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from deploy_harness import DEPLOY, REPO
 
-DOCKERFILES = {"cloud": DEPLOY / "Dockerfile.cloud", "edge": DEPLOY / "Dockerfile.edge"}
+DOCKERFILES = {kind: DEPLOY / f"Dockerfile.{kind}" for kind in ("service", "worker", "edge")}
 PINNED_IMAGE = re.compile(r"^[a-z0-9./_-]+:\d[\w.-]*(@sha256:[0-9a-f]{64})?$|@sha256:[0-9a-f]{64}$")
 ARCH_SPECIFIC = re.compile(r"amd64|x86_64|aarch64|arm64|armv7|\.whl\b|https?://", re.IGNORECASE)
 
@@ -91,8 +91,8 @@ def test_the_entrypoint_is_the_vigil_command(kind: str) -> None:
     assert entry == ['["vigil"]']
 
 
-def test_the_cloud_image_installs_cpu_torch_and_checks_its_health() -> None:
-    steps = instructions(DOCKERFILES["cloud"])
+def test_the_worker_image_installs_cpu_torch_and_checks_its_health() -> None:
+    steps = instructions(DOCKERFILES["worker"])
     runs = " ".join(s.args for s in steps if s.keyword == "RUN")
     assert "https://download.pytorch.org/whl/cpu" in runs
     assert '"torch==2.13.0"' in runs or "torch==2.13.0 " in runs
@@ -100,8 +100,21 @@ def test_the_cloud_image_installs_cpu_torch_and_checks_its_health() -> None:
     pyproject = (REPO / "pyproject.toml").read_text()
     assert '"torch==2.13.0"' in pyproject, "the image's torch pin must match pyproject.toml"
     checks = [s.args for s in final_stage(steps) if s.keyword == "HEALTHCHECK"]
+    assert len(checks) == 1 and ":9100/metrics" in checks[0]
+    assert [s.args for s in steps if s.keyword == "CMD"][-1].startswith('["worker"')
+
+
+def test_the_service_image_has_the_service_extra_and_no_training_stack() -> None:
+    text = DOCKERFILES["service"].read_text()
+    steps = instructions(DOCKERFILES["service"])
+    runs = " ".join(s.args for s in steps if s.keyword == "RUN")
+    assert '".[service]"' in runs and "[cloud]" not in text and "[train]" not in text
+    assert "download.pytorch.org" not in text
+    assert "find_spec('torch') is None" in runs  # the build fails if torch crept in
+    checks = [s.args for s in final_stage(steps) if s.keyword == "HEALTHCHECK"]
     assert len(checks) == 1 and "/healthz" in checks[0]
-    assert [s.args for s in steps if s.keyword == "CMD"][-1].startswith('["serve"')
+    cmd = [s.args for s in steps if s.keyword == "CMD"][-1]
+    assert cmd.startswith('["serve"') and '"--no-worker"' in cmd
 
 
 def test_the_edge_image_installs_only_the_edge_extra_on_any_architecture() -> None:

@@ -58,7 +58,7 @@ def test_the_unit_has_its_restart_policy_secrets_and_hardening() -> None:
     assert re.fullmatch(r"\d+[KMG]", memory_max), memory_max
     exec_start = service["ExecStart"][-1]
     assert exec_start.startswith(f"{VIGIL_BIN} edge run --config /etc/vigil/edge.yaml")
-    # `vigil edge run` wants --cloud or --model on the command line (edge/commands.py).
+    # `vigil edge run` wants --cloud or --model on the command line (edge/cli.py).
     assert "--cloud ${VIGIL_CLOUD_URL}" in exec_start and "--source ${VIGIL_SOURCE}" in exec_start
     inline = " ".join(service.get("Environment", []))
     assert "TOKEN" not in inline and "PASSWORD" not in inline, "secrets go in edge.env"

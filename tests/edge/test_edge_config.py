@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from edge.commands import overrides_from, register
+from edge.cli import overrides_from, register
 from edge.config import ConfigError, EdgeSettings, load_settings
 
 

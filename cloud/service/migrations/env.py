@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
-from cloud.service.db.models import Base
+from cloud.service.db.tables import Base
 
 config = context.config
 target_metadata = Base.metadata

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from cloud.service.alerts import AlertAlreadyAcknowledged, AlertNotFound, acknowledge
 from cloud.service.api.deps import CurrentViewer, RowId, ServicesDep, SessionDep
-from cloud.service.db.models import Alert, AlertEscalation
+from cloud.service.db.tables import Alert, AlertEscalation
 from cloud.service.schemas import AlertAcknowledge, AlertPublic, EscalationPublic
 from shared.messages import Id, utc_now
 

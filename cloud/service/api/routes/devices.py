@@ -16,7 +16,7 @@ from cloud.service.api.deps import (
     SessionDep,
     invalid_input,
 )
-from cloud.service.db.models import Device, DeviceCommand, HeartbeatRecord
+from cloud.service.db.tables import Device, DeviceCommand, HeartbeatRecord
 from cloud.service.devices import (
     DeviceExists,
     DeviceNotFound,

@@ -15,7 +15,7 @@ from cloud.service.api.deps import (
     ServicesDep,
     SessionDep,
 )
-from cloud.service.db.models import Event
+from cloud.service.db.tables import Event
 from cloud.service.ingest import Rejected, check_identity
 from cloud.service.schemas import EventBatch, EventPublic, IngestReceipt
 from shared.labels import Severity

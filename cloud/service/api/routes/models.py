@@ -16,7 +16,7 @@ from cloud.service.api.deps import (
     SessionDep,
 )
 from cloud.service.auth import Role
-from cloud.service.db.models import ModelVersion
+from cloud.service.db.tables import ModelVersion
 from cloud.service.mqtt import PublishError
 from cloud.service.registry import ModelNotFound, NothingToRollBack
 from cloud.service.schemas import (

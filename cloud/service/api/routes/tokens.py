@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from cloud.service.api.deps import CurrentAdmin, RowId, SessionDep
 from cloud.service.auth import Role, issue_token
-from cloud.service.db.models import ApiToken
+from cloud.service.db.tables import ApiToken
 from cloud.service.schemas import TokenCreate, TokenCreated, TokenPublic
 from shared.messages import utc_now
 

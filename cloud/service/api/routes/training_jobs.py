@@ -17,7 +17,7 @@ from cloud.service.api.deps import (
     SessionDep,
     invalid_input,
 )
-from cloud.service.db.models import TrainingJob
+from cloud.service.db.tables import TrainingJob
 from cloud.service.job_dataset import DatasetNotAllowed, resolve_folder
 from cloud.service.schemas import FolderDataset, TrainingJobCreate, TrainingJobPublic
 from shared.messages import utc_now

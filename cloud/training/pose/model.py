@@ -1,6 +1,6 @@
 """The skeleton classifier: a small temporal convolution network over a window's pose features.
 
-Input (N, features, T) as made by `cloud.pose.features.pose_features`; output logits.
+Input (N, features, T) as made by `cloud.training.pose.features.pose_features`; output logits.
 Dilated residual 1D convolutions over time (Bai et al. 2018, "An Empirical Evaluation of
 Generic Convolutional and Recurrent Networks for Sequence Modeling"), then mean and max
 pooling over time: the max keeps a short event (the drop of a fall) that a mean dilutes.
@@ -13,7 +13,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from cloud.models import ModelConfig, register_arch
+from cloud.training.networks import ModelConfig, register_arch
 
 ARCH = "pose_tcn"
 

@@ -3,7 +3,7 @@
 A teacher here is anything that, for a training window, gives logits over the label
 set. `cnn3d` learns from the full-resolution pixels (the windows' `teacher` view);
 `pose` classifies MediaPipe landmarks of the full-resolution frames (the `pose` view,
-see cloud.pose). The student and the KD loss only ever see the logits.
+see cloud.training.pose). The student and the KD loss only ever see the logits.
 """
 
 from __future__ import annotations
@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 
 from torch import nn
 
-from cloud.models import ModelConfig, build_model, teacher_config
-from cloud.pose.features import PoseFeatureSpec
-from cloud.pose.model import pose_teacher_config
+from cloud.training.checkpoint import Checkpoint
+from cloud.training.networks import ModelConfig, build_model, teacher_config
+from cloud.training.pose.features import PoseFeatureSpec
+from cloud.training.pose.model import pose_teacher_config
 from shared.preprocess import InputSpec
 
 
@@ -68,3 +69,10 @@ def teacher_kind(kind: str) -> TeacherKind:
 
 def build_teacher(kind: str, request: TeacherInput) -> tuple[ModelConfig, nn.Module]:
     return teacher_kind(kind).build(request)
+
+
+def view_of(ckpt: Checkpoint) -> str:
+    """Which view of the windows a checkpoint reads (a teacher's kind says; students: pixels)."""
+    if ckpt.role != "teacher":
+        return "student"
+    return teacher_kind(str(ckpt.train_config.get("teacher_kind", "cnn3d"))).view

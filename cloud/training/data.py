@@ -1,6 +1,6 @@
 """From a dataset folder to the windows each split trains or is scored on.
 
-With `pose`, every clip also gets its landmark track (cloud.pose, extracted once and
+With `pose`, every clip also gets its landmark track (cloud.training.pose, extracted once and
 cached) and the windows a `pose` view. With `unlabeled`, the videos of another folder
 become windows without a label (-1): the teacher labels them for the student's KD term.
 """
@@ -11,11 +11,11 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cloud.augment import AugmentSpec
-from cloud.pose.extract import PoseCache
-from cloud.pose.features import PoseFeatureSpec
-from cloud.pose.view import PoseSource
-from cloud.windows import FrameCache, TwoViewWindows, list_windows
+from cloud.training.augment import AugmentSpec
+from cloud.training.pose.extract import PoseCache
+from cloud.training.pose.features import PoseFeatureSpec
+from cloud.training.pose.view import PoseSource
+from cloud.training.windows import FrameCache, TwoViewWindows, list_windows
 from shared.datasets import ClipRecord, Splits, load_folder, split_records
 from shared.datasets.folder import has_manifest, is_video_name
 from shared.labels import DEFAULT_LABELS, LabelSet

@@ -1,21 +1,18 @@
-"""`vigil eval` and `vigil export` on their own, from a checkpoint or an ONNX file."""
+"""`vigil eval`: score a checkpoint or an ONNX file on a dataset's test split (or every clip)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from cloud.checkpoint import Checkpoint, load_checkpoint, model_from_checkpoint
-from cloud.data import PoseOptions, label_set_for
-from cloud.export import export_onnx, quantize_int8
-from cloud.metrics import evaluate_logits
-from cloud.onnx_eval import evaluate_onnx, onnx_session
-from cloud.pipeline import view_of
-from cloud.pose.features import PoseFeatureSpec
-from cloud.trainer import predict_logits
-from cloud.windows import FrameCache, TwoViewWindows, list_windows
+from cloud.training.checkpoint import Checkpoint, load_checkpoint, model_from_checkpoint
+from cloud.training.data import PoseOptions, label_set_for
+from cloud.training.evaluation import evaluate_logits
+from cloud.training.onnx_eval import evaluate_onnx, onnx_session
+from cloud.training.pose.features import PoseFeatureSpec
+from cloud.training.teachers import view_of
+from cloud.training.trainer import predict_logits
+from cloud.training.windows import FrameCache, TwoViewWindows, list_windows
 from shared.datasets import ClipRecord, load_folder, split_records
 from shared.modelmeta import ModelMetadata
 from shared.preprocess import InputSpec
@@ -74,16 +71,3 @@ def evaluate_model(
         logits = predict_logits(model_from_checkpoint(ckpt), windows, view)
         result = evaluate_logits(logits, windows.labels(), windows.clip_ids(), meta.label_set)
     return {"model": str(path), "model_version": meta.model_version, **result.to_dict()}
-
-
-def export_model(checkpoint: Path, out: Path, int8: bool, data: Path | None) -> list[Path]:
-    ckpt = load_checkpoint(checkpoint)
-    written = [export_onnx(ckpt, out)]
-    if int8:
-        if data is None:
-            raise SystemExit("vigil: --int8 needs --data to calibrate on real windows")
-        windows = scoring_windows(data, ckpt.metadata.input, None, None, 0, every_clip=True)
-        picks = np.linspace(0, len(windows) - 1, min(200, len(windows))).astype(int)
-        calibration = np.stack([windows.view(int(i), "student", 0) for i in picks])
-        written.append(quantize_int8(out, calibration, out.with_suffix(".int8.onnx")))
-    return written

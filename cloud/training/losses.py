@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-UNLABELLED = -1
+from shared.labels import UNLABELLED
 
 LOSSES: dict[str, type[nn.Module]] = {}
 

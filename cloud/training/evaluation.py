@@ -14,14 +14,12 @@ Conventions (stated once, used everywhere):
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from shared.labels import LabelSet
-
-UNLABELLED = -1
+from shared.labels import UNLABELLED, LabelSet
 
 
 def softmax(logits: np.ndarray, axis: int = -1) -> np.ndarray:
@@ -279,28 +277,6 @@ def evaluate_logits(
         n_windows=int(labels.size),
         n_clips=int(np.unique(clips).size),
     )
-
-
-def report_entry(
-    result: EvalResult,
-    params: int,
-    macs: int,
-    ort_latency_ms: float | None,
-    kd: Mapping[str, object] | None,
-) -> dict[str, object]:
-    """One model's entry in the run report: headline metrics first, then size and speed."""
-    d = result.to_dict()
-    headline = ("accuracy_window", "accuracy_clip", "macro_f1", "per_class_recall")
-    falls = ("fall_recall", "fall_precision")
-    entry: dict[str, object] = {k: d.pop(k) for k in headline + falls}
-    entry.update(
-        params=int(params),
-        macs=int(macs),
-        ort_latency_ms=None if ort_latency_ms is None else float(ort_latency_ms),
-        kd=None if kd is None else dict(kd),
-    )
-    entry.update(d)
-    return entry
 
 
 def mean_std(values: Sequence[float | None]) -> dict[str, float | int | None]:

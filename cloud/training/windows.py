@@ -1,6 +1,7 @@
 """Training windows: for one window of one clip, the teacher's full-resolution view and
 the student's downsampled view, from one augmentation draw, both through `shared.preprocess`,
-and, when the clips have landmark tracks, the `pose` view of the same draw (cloud.pose.view).
+and, when the clips have landmark tracks, the `pose` view of the same draw
+(cloud.training.pose.view).
 
 Clips are decoded once into a `FrameCache` (uint8, longer side `max_side`), so later
 epochs and later models never decode video again. Each window has `num_draws`
@@ -20,15 +21,14 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from cloud.augment import IDENTITY, AugmentDraw, AugmentSpec, apply_augment, draw_augment
-from cloud.pose.view import PoseSource
+from cloud.training.augment import IDENTITY, AugmentDraw, AugmentSpec, apply_augment, draw_augment
+from cloud.training.pose.view import PoseSource
 from shared.datasets import ClipRecord, span_label_at
-from shared.labels import LabelSet
+from shared.labels import UNLABELLED, LabelSet
 from shared.motion_crop import Box, MotionCropSpec, crop_boxes, crop_frame
 from shared.preprocess import InputSpec, window_ends, window_indices, window_to_input
 from shared.video import DecodedVideo, read_video
 
-UNLABELLED = -1
 VIEWS = ("teacher", "student", "pose")
 
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
+
+from shared.files import write_bytes_atomic
 
 RUN_FILE = "run.json"
 
@@ -36,20 +36,6 @@ def claim_run_dir(out: Path, identity: dict[str, Any]) -> dict[str, Any]:
     state = {"identity": identity}
     write_json(run_file, state)
     return state
-
-
-def write_bytes_atomic(path: Path, data: bytes) -> Path:
-    """Write to a temporary file beside `path`, then rename: readers never see half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
 
 
 def write_json(path: Path, value: Any) -> Path:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,8 +18,9 @@ from typing import Any
 import torch
 from torch import nn
 
-import cloud.pose.model  # noqa: F401 - registers the pose teacher's architecture
-from cloud.models import ModelConfig, build_model
+import cloud.training.pose.model  # noqa: F401 - registers the pose teacher's architecture
+from cloud.training.networks import ModelConfig, build_model
+from shared.files import staged_file
 from shared.modelmeta import ModelMetadata
 
 CHECKPOINT_FORMAT = "vigil-checkpoint"
@@ -99,20 +99,12 @@ def from_payload(payload: Any) -> Checkpoint:
 
 def save_checkpoint(ckpt: Checkpoint, path: Path) -> Path:
     """Write `ckpt` to `path` atomically: a reader sees the old file or the new, never half."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     payload = to_payload(ckpt)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(payload, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
-    return path
+    with staged_file(path) as tmp, tmp.open("wb") as f:
+        torch.save(payload, f)
+        f.flush()
+        os.fsync(f.fileno())
+    return Path(path)
 
 
 def load_checkpoint(path: Path) -> Checkpoint:

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
-from cloud.augment import IDENTITY, AugmentDraw
-from cloud.pose.extract import PoseCache, PoseTrack
-from cloud.pose.features import (
+from cloud.training.augment import IDENTITY, AugmentDraw
+from cloud.training.pose.extract import PoseCache, PoseTrack
+from cloud.training.pose.features import (
     PoseAugmentSpec,
     PoseFeatureSpec,
     apply_pose_augment,

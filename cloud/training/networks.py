@@ -34,7 +34,7 @@ class ModelConfig:
     channels: tuple[int, ...]
     dropout: float = 0.2
     motion: bool = False  # feed frame differences beside the frames (see MotionStem)
-    # Skeleton models read (features, T) per window instead of pixels (cloud.pose.model);
+    # Skeleton models read (features, T) per window instead of pixels (cloud.training.pose.model);
     # 0 for the pixel models. Older checkpoints without the field load as pixel models.
     features: int = 0
 

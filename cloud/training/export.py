@@ -14,10 +14,7 @@ recommended format for CPU: https://onnxruntime.ai/docs/performance/model-optimi
 
 from __future__ import annotations
 
-import os
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -31,11 +28,20 @@ from onnxruntime.quantization import (
     quantize_static,
 )
 
-from cloud.checkpoint import Checkpoint, model_from_checkpoint
-from cloud.latency import ort_latency_ms, ort_session
+from cloud.training.checkpoint import Checkpoint, load_checkpoint, model_from_checkpoint
+from cloud.training.latency import ort_latency_ms, ort_session
+from cloud.training.scoring import scoring_windows
+from shared.files import staged_file
 from shared.modelmeta import ModelMetadata
 
-__all__ = ["ExportError", "export_onnx", "ort_latency_ms", "quantize_int8", "read_metadata"]
+__all__ = [
+    "ExportError",
+    "export_model",
+    "export_onnx",
+    "ort_latency_ms",
+    "quantize_int8",
+    "read_metadata",
+]
 
 INPUT_NAME = "input"
 OUTPUT_NAME = "logits"
@@ -46,21 +52,6 @@ CALIBRATION_BATCH = 8
 
 class ExportError(RuntimeError):
     """The exported model is not faithful to the checkpoint, or could not be written."""
-
-
-@contextmanager
-def staged_file(out: Path) -> Iterator[Path]:
-    """A temp path beside `out`, moved onto `out` only if the block succeeds, else removed."""
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
-    os.close(fd)
-    tmp = Path(name)
-    try:
-        yield tmp
-        os.replace(tmp, out)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def to_onnx_proto(
@@ -187,3 +178,18 @@ def quantize_int8(onnx_path: Path, calibration: np.ndarray, out: Path) -> Path:
         set_metadata(proto, read_metadata(onnx_path))
         save_single_file(proto, tmp)
     return Path(out)
+
+
+def export_model(checkpoint: Path, out: Path, int8: bool, data: Path | None) -> list[Path]:
+    """`vigil export`: a checkpoint to ONNX, and optionally int8 calibrated on `data`."""
+
+    ckpt = load_checkpoint(checkpoint)
+    written = [export_onnx(ckpt, out)]
+    if int8:
+        if data is None:
+            raise ValueError("--int8 needs --data to calibrate on real windows")
+        windows = scoring_windows(data, ckpt.metadata.input, None, None, 0, every_clip=True)
+        picks = np.linspace(0, len(windows) - 1, min(200, len(windows))).astype(int)
+        calibration = np.stack([windows.view(int(i), "student", 0) for i in picks])
+        written.append(quantize_int8(out, calibration, out.with_suffix(".int8.onnx")))
+    return written

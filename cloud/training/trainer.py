@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-import os
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -26,9 +25,10 @@ from torch import nn
 from torch.utils.data import DataLoader, Sampler, WeightedRandomSampler
 from tqdm import tqdm
 
-from cloud.losses import build_loss
-from cloud.metrics import EvalResult, evaluate_logits
-from cloud.windows import TwoViewWindows
+from cloud.training.evaluation import EvalResult, evaluate_logits
+from cloud.training.losses import build_loss
+from cloud.training.windows import TwoViewWindows
+from shared.files import staged_file
 from shared.labels import LabelSet
 
 log = logging.getLogger(__name__)
@@ -195,9 +195,8 @@ def save_resume_state(
     path: Path, model: nn.Module, optimizer: torch.optim.Optimizer, state: dict[str, Any]
 ) -> None:
     """Write the state a killed run resumes from (atomic: temp file then rename)."""
-    tmp = path.with_suffix(".tmp")
-    torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), **state}, tmp)
-    os.replace(tmp, path)
+    with staged_file(path) as tmp:
+        torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), **state}, tmp)
 
 
 def train_model(

@@ -3,7 +3,7 @@
 Drawing once per window (not per frame) keeps motion intact; applying the same draw
 to the teacher's and the student's frames keeps the two views of one window aligned,
 which knowledge distillation needs (the student imitates the teacher on *this* input).
-A draw may also move the window in time (`time_shift_s`, cloud.windows applies it to
+A draw may also move the window in time (`time_shift_s`, cloud.training.windows applies it to
 every view): windows on a fixed grid show a student only a few phases of each motion,
 and the edge's own windows fall wherever the camera's clock puts them.
 """

@@ -27,7 +27,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from cloud.pose.skeleton import NUM_LANDMARKS
+from cloud.training.pose.skeleton import NUM_LANDMARKS
+from shared.files import staged_file
 from shared.video import iter_frames
 
 log = logging.getLogger(__name__)
@@ -68,16 +69,15 @@ class PoseTrack:
         return len(self.present)
 
     def save(self, path: Path) -> None:
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp.npz")
-        np.savez_compressed(
-            tmp,
-            image=self.image,
-            world=self.world,
-            visibility=self.visibility,
-            present=self.present,
-            meta=np.array([self.fps, self.width, self.height, self.ms_per_frame]),
-        )
-        os.replace(tmp, path)  # a reader sees the whole file or none
+        with staged_file(path, suffix=".tmp.npz") as tmp:  # np.savez adds .npz otherwise
+            np.savez_compressed(
+                tmp,
+                image=self.image,
+                world=self.world,
+                visibility=self.visibility,
+                present=self.present,
+                meta=np.array([self.fps, self.width, self.height, self.ms_per_frame]),
+            )
 
     @classmethod
     def load(cls, path: Path) -> PoseTrack:

@@ -21,9 +21,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cloud.augment import AugmentDraw, affine_matrix
-from cloud.pose.extract import PoseTrack
-from cloud.pose.skeleton import (
+from cloud.training.augment import AugmentDraw, affine_matrix
+from cloud.training.pose.extract import PoseTrack
+from cloud.training.pose.skeleton import (
     BODY_JOINTS,
     LEFT_HIP,
     LEFT_SHOULDER,

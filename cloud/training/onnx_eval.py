@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
-from cloud.metrics import EvalResult, evaluate_logits
-from cloud.windows import TwoViewWindows
+from cloud.training.evaluation import EvalResult, evaluate_logits
+from cloud.training.windows import TwoViewWindows
 from shared.labels import LabelSet
 from shared.modelmeta import ModelMetadata
 

@@ -51,7 +51,7 @@ def add_metrics_port(parser: argparse.ArgumentParser) -> None:
 
 
 def load_settings(**overrides: object):  # noqa: ANN201 - lazy import
-    require_extra("cloud", "fastapi")
+    require_extra("service", "fastapi")
     from cloud.service.settings import Settings
 
     settings = Settings()
@@ -69,6 +69,8 @@ def run_serve(args: argparse.Namespace) -> int:
         "run_worker": settings.run_worker and not args.no_worker,
     }
     settings = settings.model_copy(update=overrides)
+    if settings.run_worker:
+        require_training("or run `vigil serve --no-worker` and the worker where it is installed")
     if settings.admin_token_generated:
         print(f"development admin token: {settings.admin_secret}", file=sys.stderr, flush=True)
     # Open SSE streams never end by themselves: give them a few seconds, then close them.
@@ -76,7 +78,13 @@ def run_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def require_training(hint: str = "") -> None:
+    """The worker runs every job as `python -m cloud.training.job`: torch must be there."""
+    require_extra("train", "torch", hint)
+
+
 def run_worker(args: argparse.Namespace) -> int:
+    require_training()
     return run_part(load_settings(), args.metrics_port, ingest=False, worker=True)
 
 
@@ -174,8 +182,8 @@ def run_devices_list(args: argparse.Namespace) -> int:
     settings = load_settings()
     from sqlalchemy import select
 
-    from cloud.service.db.models import Device
     from cloud.service.db.session import make_engine, migrate, session_factory
+    from cloud.service.db.tables import Device
     from cloud.service.schemas import DevicePublic
 
     engine = make_engine(settings.sqlalchemy_url)

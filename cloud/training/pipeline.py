@@ -1,19 +1,23 @@
 """`vigil train pipeline`: teacher, student without KD, KD student, test, export, report.
 
-The teacher is a kind from `cloud.teachers` (`cnn3d` on pixels, `pose` on landmarks);
-the student and the KD loss see only its logits, so everything after it is the same
-for both. With `unlabeled`, a fourth model, `student_kd_unlabeled`, is distilled on the
-training windows plus windows of unlabelled videos that only the teacher labels.
+The teacher is a kind from `cloud.training.teachers` (`cnn3d` on pixels, `pose` on
+landmarks); the student and the KD loss see only its logits, so everything after it is
+the same for both. With `unlabeled`, a fourth model, `student_kd_unlabeled`, is
+distilled on the training windows plus windows of unlabelled videos that only the
+teacher labels.
 
-Every stage writes a self-describing checkpoint into the run directory; a rerun with the
-same arguments reuses finished stages and resumes the one in progress.
+Resuming: the run directory remembers what the run is (`run.json`); a rerun with the
+same settings reuses every finished model (`teacher.pt`, `student_*.pt`) and resumes a
+model still in training from its last finished epoch (each point of a KD sweep keeps
+its own epoch checkpoint, so finished points are not trained again). Evaluation, export
+and the report are computed again from the saved models.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,18 +25,43 @@ import numpy as np
 import torch
 from torch import nn
 
-from cloud.checkpoint import Checkpoint, load_checkpoint, model_from_checkpoint, save_checkpoint
-from cloud.data import PoseOptions, PreparedData, prepare_data
-from cloud.export import export_onnx, ort_latency_ms, quantize_int8
-from cloud.metrics import EvalResult, evaluate_logits, report_entry
-from cloud.model_card import render_model_card
-from cloud.models import ModelConfig, build_model, count_macs, count_params, student_config
-from cloud.plots import plot_confusion, plot_curves
-from cloud.pose.extract import landmark_ms_per_frame
-from cloud.pose.features import PoseFeatureSpec
-from cloud.run_dir import claim_run_dir, write_json, write_text
-from cloud.teachers import TeacherInput, build_teacher, teacher_kind
-from cloud.trainer import (
+from cloud.training.checkpoint import (
+    Checkpoint,
+    load_checkpoint,
+    model_from_checkpoint,
+    save_checkpoint,
+)
+from cloud.training.data import PoseOptions, PreparedData, prepare_data
+from cloud.training.evaluation import EvalResult, evaluate_logits
+from cloud.training.export import export_onnx, ort_latency_ms, quantize_int8
+from cloud.training.model_card import render_model_card
+from cloud.training.networks import (
+    ModelConfig,
+    build_model,
+    count_macs,
+    count_params,
+    student_config,
+)
+from cloud.training.params import TeacherKind, TrainingParams
+from cloud.training.plots import plot_confusion, plot_curves
+from cloud.training.pose.extract import landmark_ms_per_frame
+from cloud.training.pose.features import PoseFeatureSpec
+from cloud.training.report import (
+    INT8,
+    KdSettings,
+    ModelEntry,
+    ModelName,
+    RunReport,
+    Scores,
+    SweepPoint,
+    TeacherCost,
+    TeacherGate,
+    Timing,
+    WindowCounts,
+)
+from cloud.training.run_dir import claim_run_dir, write_json, write_text
+from cloud.training.teachers import TeacherInput, build_teacher, teacher_kind, view_of
+from cloud.training.trainer import (
     TrainConfig,
     TrainResult,
     predict_logits,
@@ -40,7 +69,7 @@ from cloud.trainer import (
     train_model,
     world,
 )
-from cloud.windows import TwoViewWindows
+from cloud.training.windows import TwoViewWindows
 from shared.labels import LabelSet
 from shared.modelmeta import ModelMetadata
 from shared.motion_crop import student_crop
@@ -52,92 +81,63 @@ SWEEP_TEMPERATURES = (1.0, 2.0, 4.0, 8.0)
 SWEEP_LAMBDAS = (0.1, 0.5)
 
 
-@dataclass
+@dataclass(frozen=True)
 class PipelineConfig:
+    """One run: what it trains with (`params`), on which videos, where it writes and runs."""
+
+    params: TrainingParams
     data: Path
     out: Path
-    test_where: str | None = None
-    val_where: str | None = None
-    epochs: int = 30
-    teacher_epochs: int | None = None
-    sweep: bool = False
-    seed: int = 0
-    teacher: str = "cnn3d"
-    temperature: float = 4.0
-    lam: float = 0.1
-    clip_seconds: float = 1.8
-    teacher_frames: int = 16
-    teacher_size: int = 112
-    student_frames: int = 8
-    student_size: int = 32
-    student_crop: str = "none"  # none | motion (shared.motion_crop, on the edge too)
-    hop_s: float = 0.5
-    num_draws: int = 2
-    time_jitter_s: float = 0.0  # each draw moves its window by up to this either way
-    batch_size: int = 32
-    lr: float = 3e-3
-    patience: int = 8
-    int8: bool = False
-    device: str = "cpu"
-    workers: int = 0
-    pose_features: str = "world"  # world | image | both (cloud.pose.features)
     unlabeled: Path | None = None  # videos without labels for the KD term
+    device: str = "cpu"
+    workers: int = 0  # data-loader processes
     pose_cache: Path | None = None  # None: $VIGIL_POSE_CACHE or ~/.cache/vigil/pose
     pose_workers: int = 0  # landmark extraction processes; 0: one per CPU core
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def identity(self) -> dict[str, Any]:
-        """What makes two runs the same run (the output folder aside)."""
-        values = asdict(self)
-        # A run may resume elsewhere, with another cache or other worker counts.
-        for where_it_runs in ("out", "device", "workers", "pose_cache", "pose_workers"):
-            values.pop(where_it_runs)
-        values["data"] = str(Path(self.data).resolve())
-        # Left out when unused, so that runs made before these options still resume.
-        if self.unlabeled is not None:
-            values["unlabeled"] = str(Path(self.unlabeled).resolve())
-        else:
-            values.pop("unlabeled")
-        if self.teacher != "pose":
-            values.pop("pose_features")  # only the pose teacher reads it
-        if self.student_crop == "none":
-            values.pop("student_crop")
-        if self.time_jitter_s == 0.0:
-            values.pop("time_jitter_s")
-        return values
+        """What makes two runs the same run: a run may resume elsewhere, on other hardware."""
+        unlabeled = str(Path(self.unlabeled).resolve()) if self.unlabeled is not None else None
+        return {
+            "params": self.params.model_dump(mode="json"),
+            "data": str(Path(self.data).resolve()),
+            "unlabeled": unlabeled,
+        }
 
     def pose_options(self) -> PoseOptions | None:
         """Landmark tracks are extracted only for a pose teacher."""
-        if self.teacher != "pose":
+        if self.params.teacher != TeacherKind.POSE:
             return None
-        return PoseOptions(PoseFeatureSpec(self.pose_features), self.pose_cache, self.pose_workers)
+        features = PoseFeatureSpec(self.params.pose_features)
+        return PoseOptions(features, self.pose_cache, self.pose_workers)
 
     def specs(self) -> tuple[InputSpec, InputSpec]:
+        p = self.params
         teacher = InputSpec(
-            frames=self.teacher_frames,
-            height=self.teacher_size,
-            width=self.teacher_size,
-            clip_seconds=self.clip_seconds,
+            frames=p.teacher_frames,
+            height=p.teacher_size,
+            width=p.teacher_size,
+            clip_seconds=p.clip_seconds,
         )
         student = InputSpec(
-            frames=self.student_frames,
-            height=self.student_size,
-            width=self.student_size,
-            clip_seconds=self.clip_seconds,
-            crop=student_crop(self.student_crop),
+            frames=p.student_frames,
+            height=p.student_size,
+            width=p.student_size,
+            clip_seconds=p.clip_seconds,
+            crop=student_crop(p.student_crop),
         )
         return teacher, student
 
     def train_config(self, epochs: int, loss: str = "ce", **overrides: Any) -> TrainConfig:
+        p = self.params
         values: dict[str, Any] = {
             "epochs": epochs,
-            "batch_size": self.batch_size,
-            "lr": self.lr,
-            "patience": self.patience,
+            "batch_size": p.batch_size,
+            "lr": p.lr,
+            "patience": p.patience,
             "loss": loss,
-            "temperature": self.temperature,
-            "lam": self.lam,
-            "seed": self.seed,
+            "temperature": p.temperature,
+            "lam": p.lam,
+            "seed": p.seed,
             "device": self.device,
             "workers": self.workers,
         }
@@ -148,33 +148,33 @@ class PipelineConfig:
 class Trained:
     """A model as the pipeline keeps it: weights, how it was made, how long it took."""
 
-    name: str
+    name: ModelName
     view: str
     checkpoint: Checkpoint
     seconds: float
-    kd: dict[str, float] | None = None
+    kd: KdSettings | None = None
 
     @property
     def model(self) -> nn.Module:
         return model_from_checkpoint(self.checkpoint)
 
 
-def run_pipeline(cfg: PipelineConfig) -> dict[str, Any]:
+def run_pipeline(cfg: PipelineConfig) -> RunReport:
     """The whole pipeline; returns the report it also writes to `cfg.out/report.json`."""
     state = claim_run_dir(cfg.out, cfg.identity())
     run_id = state.get("run_id") or time.strftime("%Y%m%d%H%M%S")
     write_json(cfg.out / "run.json", {**state, "run_id": run_id})
     data = prepare_run_data(cfg)
     teacher = stage_teacher(cfg, data, run_id, cfg.out / "teacher.pt")
-    scratch = stage_student(cfg, data, run_id, "student_scratch", None)
+    scratch = stage_student(cfg, data, run_id, ModelName.STUDENT_SCRATCH, None)
     gate = teacher_gate(teacher, scratch)
-    print(gate["message"], flush=True)
-    models = [teacher, scratch, stage_student(cfg, data, run_id, "student_kd", teacher)]
+    print(gate.message, flush=True)
+    kd = stage_student(cfg, data, run_id, ModelName.STUDENT_KD, teacher)
+    models = [teacher, scratch, kd]
     if data.unlabelled is not None:
         with_unlabelled = kd_training_set(cfg, data)
-        models.append(
-            stage_student(cfg, data, run_id, "student_kd_unlabeled", teacher, train=with_unlabelled)
-        )
+        name = ModelName.STUDENT_KD_UNLABELED
+        models.append(stage_student(cfg, data, run_id, name, teacher, train=with_unlabelled))
     return finish(cfg, data, models, gate)
 
 
@@ -189,16 +189,17 @@ def prepare_run_data(cfg: PipelineConfig) -> PreparedData:
 def run_windows(cfg: PipelineConfig) -> PreparedData:
     """The run's windows (its hop, splits and augmentation draws), views computed lazily."""
     teacher_spec, student_spec = cfg.specs()
+    p = cfg.params
     data = prepare_data(
         cfg.data,
         teacher_spec,
         student_spec,
-        cfg.test_where,
-        cfg.val_where,
-        cfg.seed,
-        cfg.hop_s,
-        cfg.num_draws,
-        cfg.time_jitter_s,
+        p.test_where,
+        p.val_where,
+        p.seed,
+        p.hop_s,
+        p.augment_draws,
+        p.time_jitter_s,
         pose=cfg.pose_options(),
         unlabeled=cfg.unlabeled,
     )
@@ -218,24 +219,20 @@ def kd_training_set(cfg: PipelineConfig, data: PreparedData) -> TwoViewWindows:
     return joined
 
 
-def view_of(ckpt: Checkpoint) -> str:
-    """Which view of the windows a checkpoint reads (a teacher's kind says; students: pixels)."""
-    if ckpt.role != "teacher":
-        return "student"
-    return teacher_kind(str(ckpt.train_config.get("teacher_kind", "cnn3d"))).view
-
-
 def stage_teacher(cfg: PipelineConfig, data: PreparedData, run_id: str, path: Path) -> Trained:
     """Train the teacher (or load it when `path` already holds it) and save it to `path`."""
+    name = ModelName.TEACHER
     if path.exists():
         ckpt = load_checkpoint(path)
-        return Trained("teacher", view_of(ckpt), ckpt, float(ckpt.train_config.get("seconds", 0)))
+        return Trained(name, view_of(ckpt), ckpt, float(ckpt.train_config.get("seconds", 0)))
+    p = cfg.params
     teacher_spec, _ = cfg.specs()
-    kind = teacher_kind(cfg.teacher)
-    request = TeacherInput(len(data.labels), teacher_spec, PoseFeatureSpec(cfg.pose_features))
-    seed_everything(cfg.seed)  # the initial weights depend on the seed alone
-    model_cfg, model = build_teacher(cfg.teacher, request)
-    train_cfg = cfg.train_config(cfg.teacher_epochs or cfg.epochs, label_smoothing=0.1)
+    kind = teacher_kind(p.teacher)
+    request = TeacherInput(len(data.labels), teacher_spec, PoseFeatureSpec(p.pose_features))
+    seed_everything(p.seed)  # the initial weights depend on the seed alone
+    model_cfg, model = build_teacher(p.teacher, request)
+    train_cfg = cfg.train_config(p.teacher_epochs_or_default(), label_smoothing=0.1)
+    resume = path.with_suffix(".resume.pt")
     result = train_model(
         model,
         kind.view,
@@ -243,29 +240,29 @@ def stage_teacher(cfg: PipelineConfig, data: PreparedData, run_id: str, path: Pa
         data.val,
         data.labels,
         train_cfg,
-        resume_path=path.with_suffix(".resume.pt"),
+        resume_path=resume,
         log_path=path.parent / "train_log.jsonl",
-        name="teacher",
+        name=name,
     )
     # The kind (and the pose features) let the checkpoint be scored on its own later.
-    extra = {"teacher_kind": cfg.teacher, "seconds": result.seconds}
+    extra: dict[str, Any] = {"teacher_kind": p.teacher.value, "seconds": result.seconds}
     if kind.view == "pose":
-        extra["pose_features"] = cfg.pose_features
+        extra["pose_features"] = p.pose_features
     version = f"teacher-{run_id}"
     ckpt = make_checkpoint(
         "teacher", model_cfg, result, data.labels, teacher_spec, train_cfg, version, extra=extra
     )
     if world()[0] == 0:
         save_checkpoint(ckpt, path)
-        path.with_suffix(".resume.pt").unlink(missing_ok=True)
-    return Trained("teacher", kind.view, ckpt, result.seconds)
+        resume.unlink(missing_ok=True)
+    return Trained(name, kind.view, ckpt, result.seconds)
 
 
 def stage_student(
     cfg: PipelineConfig,
     data: PreparedData,
     run_id: str,
-    name: str,
+    name: ModelName,
     teacher: Trained | None,
     path: Path | None = None,
     train: TwoViewWindows | None = None,
@@ -278,31 +275,25 @@ def stage_student(
     train = train or data.train
     if path.exists():
         ckpt = load_checkpoint(path)
-        return Trained(
-            name,
-            "student",
-            ckpt,
-            float(ckpt.train_config.get("seconds", 0.0)),
-            ckpt.train_config.get("kd"),
-        )
+        kd = ckpt.train_config.get("kd")
+        seconds = float(ckpt.train_config.get("seconds", 0.0))
+        return Trained(name, "student", ckpt, seconds, KdSettings(**kd) if kd else None)
     started = time.monotonic()
     bank = teacher_bank(cfg, teacher, train) if teacher is not None else None
     bank_seconds = time.monotonic() - started
-    options = kd_options(cfg) if teacher is not None else [(cfg.temperature, cfg.lam)]
-    best: tuple[TrainResult, ModelConfig, TrainConfig] | None = None
-    sweep: list[dict[str, float]] = []
-    for temperature, lam in options:
-        trained = train_student_once(cfg, data, train, bank, temperature, lam, name)
-        sweep.append(
-            {"temperature": temperature, "lam": lam, "val_macro_f1": trained[0].best_val_f1}
-        )
-        if best is None or trained[0].best_val_f1 > best[0].best_val_f1:
-            best = trained
-    assert best is not None
-    result, model_cfg, train_cfg = best
+    points = kd_options(cfg) if teacher is not None else [(cfg.params.temperature, cfg.params.lam)]
+    tried = [train_student_once(cfg, data, train, bank, t, lam, name, path) for t, lam in points]
+    # The first best on validation (a later tie does not replace it).
+    result, model_cfg, train_cfg = max(tried, key=lambda run: run[0].best_val_f1)
     # One training's cost (the teacher's logits included), whatever the sweep tried.
     seconds = bank_seconds + result.seconds
-    kd = kd_summary(teacher, train_cfg, sweep) if teacher is not None else None
+    kd = None
+    if teacher is not None:
+        sweep = [
+            SweepPoint(temperature=t, lam=lam, val_macro_f1=run[0].best_val_f1)
+            for (t, lam), run in zip(points, tried, strict=True)
+        ]
+        kd = kd_settings(teacher, train_cfg, sweep)
     _, student_spec = cfg.specs()
     teacher_version = teacher.checkpoint.metadata.model_version if teacher else None
     ckpt = make_checkpoint(
@@ -314,27 +305,35 @@ def stage_student(
         train_cfg,
         f"{name.replace('_', '-')}-{run_id}",
         teacher_version,
-        extra={"seconds": seconds, "kd": kd},
+        extra={"seconds": seconds, "kd": kd.model_dump() if kd else None},
     )
     if world()[0] == 0:
         save_checkpoint(ckpt, path)
+        for t, lam in points:
+            point_resume_path(path, t, lam, swept=len(points) > 1).unlink(missing_ok=True)
     return Trained(name, "student", ckpt, seconds, kd)
 
 
 def kd_options(cfg: PipelineConfig) -> list[tuple[float, float]]:
     """The (T, lam) pairs to try: the sweep, or the configured pair."""
-    if not cfg.sweep:
-        return [(cfg.temperature, cfg.lam)]
+    if not cfg.params.sweep:
+        return [(cfg.params.temperature, cfg.params.lam)]
     return [(t, lam) for t in SWEEP_TEMPERATURES for lam in SWEEP_LAMBDAS]
 
 
-def kd_summary(teacher: Trained, train_cfg: TrainConfig, sweep: list[dict[str, float]]) -> dict:
-    return {
-        "temperature": train_cfg.temperature,
-        "lam": train_cfg.lam,
-        "teacher": teacher.checkpoint.metadata.model_version,
-        "sweep": sweep,
-    }
+def kd_settings(teacher: Trained, train_cfg: TrainConfig, sweep: list[SweepPoint]) -> KdSettings:
+    return KdSettings(
+        temperature=train_cfg.temperature,
+        lam=train_cfg.lam,
+        teacher=teacher.checkpoint.metadata.model_version,
+        sweep=sweep,
+    )
+
+
+def point_resume_path(path: Path, temperature: float, lam: float, swept: bool) -> Path:
+    """Where one student training keeps its epoch checkpoint (each sweep point its own)."""
+    tag = f".T{temperature:g}-lam{lam:g}" if swept else ""
+    return path.with_name(f"{path.stem}{tag}.resume.pt")
 
 
 def train_student_once(
@@ -344,12 +343,13 @@ def train_student_once(
     bank: torch.Tensor | None,
     temperature: float,
     lam: float,
-    name: str,
+    name: ModelName,
+    path: Path,
 ) -> tuple[TrainResult, ModelConfig, TrainConfig]:
     model_cfg, model = new_student(cfg, len(data.labels))
     loss = "kd" if bank is not None else "ce"
-    train_cfg = cfg.train_config(cfg.epochs, loss, temperature=temperature, lam=lam)
-    run_name = f"{name}(T={temperature:g},lam={lam:g})" if bank is not None else name
+    train_cfg = cfg.train_config(cfg.params.epochs, loss, temperature=temperature, lam=lam)
+    run_name = f"{name}(T={temperature:g},lam={lam:g})" if bank is not None else str(name)
     result = train_model(
         model,
         "student",
@@ -358,6 +358,7 @@ def train_student_once(
         data.labels,
         train_cfg,
         teacher_bank=bank,
+        resume_path=point_resume_path(path, temperature, lam, swept=cfg.params.sweep),
         log_path=cfg.out / "train_log.jsonl",
         name=run_name,
     )
@@ -372,7 +373,7 @@ def new_student(cfg: PipelineConfig, num_labels: int) -> tuple[ModelConfig, nn.M
     """
     _, spec = cfg.specs()
     model_cfg = student_config(num_labels, frames=spec.frames, size=spec.height)
-    seed_everything(cfg.seed)
+    seed_everything(cfg.params.seed)
     return model_cfg, build_model(model_cfg)
 
 
@@ -395,7 +396,7 @@ def teacher_bank(cfg: PipelineConfig, teacher: Trained, train: TwoViewWindows) -
     return bank.reshape(-1, bank.shape[-1])
 
 
-def teacher_gate(teacher: Trained, scratch: Trained) -> dict[str, Any]:
+def teacher_gate(teacher: Trained, scratch: Trained) -> TeacherGate:
     """Is the teacher better than the student alone on validation? Distilling a worse one hurts."""
     teacher_f1 = best_val_f1(teacher.checkpoint)
     student_f1 = best_val_f1(scratch.checkpoint)
@@ -405,12 +406,12 @@ def teacher_gate(teacher: Trained, scratch: Trained) -> dict[str, Any]:
         f"teacher gate: teacher val macro-F1 {teacher_f1:.3f} is {verdict} the student without "
         f"KD ({student_f1:.3f})" + ("" if better else "; distillation from it may hurt")
     )
-    return {
-        "teacher_better": better,
-        "teacher_val_f1": teacher_f1,
-        "student_val_f1": student_f1,
-        "message": message,
-    }
+    return TeacherGate(
+        teacher_better=better,
+        teacher_val_f1=teacher_f1,
+        student_val_f1=student_f1,
+        message=message,
+    )
 
 
 def best_val_f1(ckpt: Checkpoint) -> float:
@@ -451,31 +452,37 @@ def evaluate_trained(trained: Trained, data: PreparedData) -> EvalResult:
     return evaluate_logits(logits, data.test.labels(), data.test.clip_ids(), data.labels)
 
 
-def finish(cfg: PipelineConfig, data: PreparedData, models: list[Trained], gate: dict) -> dict:
+def finish(
+    cfg: PipelineConfig, data: PreparedData, models: list[Trained], gate: TeacherGate
+) -> RunReport:
     """Test every model, export the student (and the teacher, for its latency), write the report."""
     results = {m.name: evaluate_trained(m, data) for m in models}
     exported = pick_export(models)
-    report: dict[str, Any] = {"exported": exported.name, "teacher_gate": gate}
-    for trained in models:
-        report[trained.name] = entry_for(cfg, trained, results[trained.name])
-    report["timing"] = timing(models)
-    report["windows"] = {
-        "train": len(data.train),
-        "val": len(data.val),
-        "test": len(data.test),
-        "unlabelled": len(data.unlabelled) if data.unlabelled is not None else 0,
-    }
-    report["teacher_kind"] = cfg.teacher
-    report["teacher_cost"] = teacher_cost(cfg, data, report["teacher"])
+    entries: dict[str, Scores] = {m.name.value: entry_for(cfg, m, results[m.name]) for m in models}
     with_metrics = attach_test_metrics(exported, results[exported.name])
     export_onnx(with_metrics, cfg.out / "student.onnx")
-    if cfg.int8:
-        report["student_int8"] = int8_entry(cfg, data, with_metrics)
+    if cfg.params.int8:
+        entries[INT8] = int8_entry(cfg, data, with_metrics)
+    report = RunReport(
+        exported=exported.name,
+        teacher_gate=gate,
+        **entries,  # a model the run did not train is left out (not null) in report.json
+        timing=timing(models),
+        windows=WindowCounts(
+            train=len(data.train),
+            val=len(data.val),
+            test=len(data.test),
+            unlabelled=len(data.unlabelled) if data.unlabelled is not None else 0,
+        ),
+        teacher_kind=cfg.params.teacher.value,
+        teacher_cost=teacher_cost(cfg, data, entries[ModelName.TEACHER.value]),
+        params=cfg.params,
+    )
     write_outputs(cfg, data, models, results, exported, report)
     return report
 
 
-def teacher_cost(cfg: PipelineConfig, data: PreparedData, entry: dict[str, Any]) -> dict:
+def teacher_cost(cfg: PipelineConfig, data: PreparedData, entry: Scores) -> TeacherCost:
     """What labelling one window costs the teacher, in ms on one CPU thread.
 
     A pose teacher first runs MediaPipe on each of the window's frames (timed now on a
@@ -483,20 +490,20 @@ def teacher_cost(cfg: PipelineConfig, data: PreparedData, entry: dict[str, Any])
     network. `extraction_ms_per_frame` is what extracting the tracks cost (wall time,
     whatever else ran then), kept for the record.
     """
-    classifier_ms = entry["ort_latency_ms"]
+    classifier_ms = entry.ort_latency_ms or 0.0
     frames = cfg.specs()[0].frames
     per_frame = extraction = None
     if data.train.pose is not None:
         per_frame = landmark_ms_per_frame(data.train.records[0].path)
         extraction = data.train.pose.ms_per_frame()
-    return {
-        "kind": cfg.teacher,
-        "ms_per_window": (per_frame or 0.0) * frames + classifier_ms,
-        "classifier_ms": classifier_ms,
-        "landmarks_ms_per_frame": per_frame,
-        "extraction_ms_per_frame": extraction,
-        "frames_per_window": frames,
-    }
+    return TeacherCost(
+        kind=cfg.params.teacher.value,
+        ms_per_window=(per_frame or 0.0) * frames + classifier_ms,
+        classifier_ms=classifier_ms,
+        landmarks_ms_per_frame=per_frame,
+        extraction_ms_per_frame=extraction,
+        frames_per_window=frames,
+    )
 
 
 def pick_export(models: list[Trained]) -> Trained:
@@ -519,51 +526,52 @@ def attach_test_metrics(trained: Trained, result: EvalResult) -> Checkpoint:
     )
 
 
-def entry_for(cfg: PipelineConfig, trained: Trained, result: EvalResult) -> dict[str, Any]:
+def entry_for(cfg: PipelineConfig, trained: Trained, result: EvalResult) -> ModelEntry:
     model = trained.model
     shape = (1, *trained.checkpoint.model_config.input_shape)
     onnx_path = cfg.out / f"{trained.name}.latency.onnx"
     export_onnx(trained.checkpoint, onnx_path)
     latency = ort_latency_ms(onnx_path, runs=30, threads=1)["p50"]
     onnx_path.unlink()
-    return report_entry(result, count_params(model), count_macs(model, shape), latency, trained.kd)
+    macs = count_macs(model, shape)
+    return ModelEntry.of(result.to_dict(), count_params(model), macs, latency, trained.kd)
 
 
-def timing(models: list[Trained]) -> dict[str, float | None]:
+def timing(models: list[Trained]) -> Timing:
     seconds = {m.name: round(m.seconds, 2) for m in models}
-    scratch, kd = seconds.get("student_scratch", 0.0), seconds.get("student_kd", 0.0)
-    return {
-        **{f"{k}_s": v for k, v in seconds.items()},
-        "kd_over_scratch": round(kd / scratch, 3) if scratch > 0 else None,
-    }
+    scratch = seconds.get(ModelName.STUDENT_SCRATCH, 0.0)
+    kd = seconds.get(ModelName.STUDENT_KD, 0.0)
+    return Timing(
+        **{f"{name}_s": value for name, value in seconds.items()},
+        kd_over_scratch=round(kd / scratch, 3) if scratch > 0 else None,
+    )
 
 
-def int8_entry(cfg: PipelineConfig, data: PreparedData, ckpt: Checkpoint) -> dict[str, Any]:
+def int8_entry(cfg: PipelineConfig, data: PreparedData, ckpt: Checkpoint) -> Scores:
     """Static QDQ int8 calibrated on training windows, scored on the test split."""
-    from cloud.onnx_eval import evaluate_onnx
+    from cloud.training.onnx_eval import evaluate_onnx
 
     calibration = np.stack(
         [data.train.view(i, "student", 0) for i in range(min(200, len(data.train)))]
     )
     path = quantize_int8(cfg.out / "student.onnx", calibration, cfg.out / "student.int8.onnx")
     result = evaluate_onnx(path, data.test, data.labels)
-    entry = {
-        "accuracy_clip": result.accuracy_clip,
-        "macro_f1": result.macro_f1,
-        "fall_recall": result.fall_recall,
-        "accuracy_window": result.accuracy_window,
-    }
-    entry["ort_latency_ms"] = ort_latency_ms(path, runs=30, threads=1)["p50"]
-    return entry
+    return Scores(
+        accuracy_clip=result.accuracy_clip,
+        macro_f1=result.macro_f1,
+        fall_recall=result.fall_recall,
+        accuracy_window=result.accuracy_window,
+        ort_latency_ms=ort_latency_ms(path, runs=30, threads=1)["p50"],
+    )
 
 
 def write_outputs(
     cfg: PipelineConfig,
     data: PreparedData,
     models: list[Trained],
-    results: dict[str, EvalResult],
+    results: dict[ModelName, EvalResult],
     exported: Trained,
-    report: dict,
+    report: RunReport,
 ) -> None:
     plot_curves({m.name: m.checkpoint.history for m in models}, cfg.out / "curves.png")
     plot_confusion(
@@ -572,15 +580,11 @@ def write_outputs(
         cfg.out / "confusion.png",
         f"{exported.name} on the test split",
     )
-    run_info = {
-        "data": str(cfg.data),
-        "test_where": cfg.test_where,
-        "val_where": cfg.val_where,
-        "teacher_gate": report["teacher_gate"],
-        "teacher_kind": cfg.teacher,
-        "student_input": exported.checkpoint.metadata.input.model_dump(),
-        "labels": list(data.labels.names),
-        "exported": exported.name,
-    }
-    write_text(cfg.out / "model_card.md", render_model_card(report, run_info))
-    write_json(cfg.out / "report.json", report)
+    card = render_model_card(
+        report,
+        data=str(cfg.data),
+        labels=list(data.labels.names),
+        student_input=exported.checkpoint.metadata.input,
+    )
+    write_text(cfg.out / "model_card.md", card)
+    write_json(cfg.out / "report.json", report.as_json())

@@ -1,0 +1,1 @@
+"""Everything that trains, evaluates and exports a model (torch, MediaPipe)."""
