@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import onnxruntime as ort
@@ -15,12 +16,13 @@ import pytest
 import torch
 from torch import nn
 
+import cloud.training.trainer as trainer
 from cloud.training.checkpoint import load_checkpoint, model_from_checkpoint
 from cloud.training.data import DatasetError, prepare_data
 from cloud.training.params import TrainingParams
 from cloud.training.pipeline import PipelineConfig, new_student, run_pipeline
 from cloud.training.run_dir import RunDirError
-from cloud.training.trainer import TrainConfig, TrainingError, train_model
+from cloud.training.trainer import TrainConfig, TrainingError, TrainResult, train_model
 from shared.cli import main as vigil
 from shared.labels import DEFAULT_LABELS
 from shared.modelmeta import ModelMetadata
@@ -102,12 +104,109 @@ def test_exported_student_runs_and_describes_itself(tiny_run: Path) -> None:
     assert session.run(None, {"input": batch})[0].shape == (3, len(meta.labels))
 
 
-def test_rerun_resumes_and_a_different_run_is_refused(tiny_synth: Path, tiny_run: Path) -> None:
-    before = (tiny_run / "teacher.pt").stat().st_mtime_ns
-    run_pipeline(tiny_config(tiny_synth, tiny_run))  # same run: finished stages are reused
-    assert (tiny_run / "teacher.pt").stat().st_mtime_ns == before
+def test_a_different_run_in_the_same_folder_is_refused(tiny_synth: Path, tiny_run: Path) -> None:
+    before = {p.name: p.stat().st_mtime_ns for p in tiny_run.iterdir()}
     with pytest.raises(RunDirError, match="different run"):
         run_pipeline(tiny_config(tiny_synth, tiny_run, seed=5))
+    assert {p.name: p.stat().st_mtime_ns for p in tiny_run.iterdir()} == before
+
+
+# Runs `vigil train ...` (argv[2:]) and SIGKILLs itself as the KD training number argv[1]
+# (counting sweep points) starts its second epoch: a real kill at a known point.
+KILLED_RUN = """
+import os, signal, sys
+import cloud.training.trainer as trainer
+from shared.cli import main
+
+kill_at, real, started = int(sys.argv[1]), trainer.train_epoch, []
+
+def train_epoch(model, data, view, loss_fn, optimizer, schedule, cfg, epoch, bank):
+    started.append(epoch) if cfg.loss == "kd" and epoch == 0 else None
+    if cfg.loss == "kd" and len(started) == kill_at and epoch == 1:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return real(model, data, view, loss_fn, optimizer, schedule, cfg, epoch, bank)
+
+trainer.train_epoch = train_epoch
+sys.exit(main(sys.argv[2:]))
+"""
+
+
+def log_rows(run: Path) -> list[dict]:
+    return [json.loads(line) for line in (run / "train_log.jsonl").read_text().splitlines()]
+
+
+@pytest.mark.slow
+def test_a_run_killed_mid_sweep_resumes_each_model_where_it_stopped(
+    tiny_synth: Path, tmp_path: Path
+) -> None:
+    cfg = tiny_config(tiny_synth, tmp_path / "run", sweep=True)
+    p = cfg.params
+    args = ["train", "pipeline", "--data", str(cfg.data), "--out", str(cfg.out), "--sweep"]
+    for name in ("epochs", "teacher_size", "teacher_frames", "student_size", "batch_size",
+                 "clip_seconds", "test_where", "val_where"):  # fmt: skip
+        args += [f"--{name.replace('_', '-')}", str(getattr(p, name))]
+    killed = subprocess.run(
+        [sys.executable, "-c", KILLED_RUN, "3", *args], cwd=REPO, capture_output=True, timeout=600
+    )
+    assert killed.returncode == -9, killed.stderr[-2000:]
+    before = log_rows(cfg.out)
+    done = {f: (cfg.out / f).stat().st_mtime_ns for f in ("teacher.pt", "student_scratch.pt")}
+    assert not (cfg.out / "student_kd.pt").exists()
+
+    run_pipeline(cfg)
+
+    after = log_rows(cfg.out)[len(before) :]
+    assert {row["model"].split("(")[0] for row in after} == {"student_kd"}  # nothing else again
+    points = [f"student_kd(T={t:g},lam={lam:g})" for t in (1, 2, 4, 8) for lam in (0.1, 0.5)]
+    # Points 1-2 had finished: not trained again; point 3 goes on after its first epoch.
+    assert [r["epoch"] for r in after if r["model"] == points[2]] == [2]
+    assert not [r for r in after if r["model"] in points[:2]]
+    assert {r["model"] for r in after} == set(points[2:])
+    for name, stamp in done.items():
+        assert (cfg.out / name).stat().st_mtime_ns == stamp, f"{name} was trained again"
+    report = json.loads((cfg.out / "report.json").read_text())
+    assert len(report["student_kd"]["kd"]["sweep"]) == 8
+    assert not list(cfg.out.glob("*.resume.pt"))  # each removed once its model was saved
+
+
+class Killed(Exception):
+    pass
+
+
+def test_a_resumed_training_ends_exactly_where_an_unbroken_one_does(
+    tiny_synth: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cfg = tiny_config(tiny_synth, Path("unused"))
+    data = prepare_data(cfg.data, *cfg.specs(), cfg.params.test_where, cfg.params.val_where)
+    train = TrainConfig(epochs=3, batch_size=16, patience=10)
+
+    def fresh() -> nn.Module:
+        return new_student(cfg, len(data.labels))[1]
+
+    def run(resume: Path | None = None) -> TrainResult:
+        split = (data.train, data.val, data.labels)
+        return train_model(fresh(), "student", *split, train, resume_path=resume)
+
+    whole = run()
+    real = trainer.train_epoch
+
+    def dies_at_epoch_3(*args: Any) -> dict[str, float]:
+        if args[7] == 2:  # the epoch index: epochs 1-2 are done and saved
+            raise Killed()
+        return real(*args)
+
+    monkeypatch.setattr(trainer, "train_epoch", dies_at_epoch_3)
+    with pytest.raises(Killed):
+        run(tmp_path / "s.resume.pt")
+    monkeypatch.setattr(trainer, "train_epoch", real)
+    torch.manual_seed(12345)  # whatever ran in between
+    resumed = run(tmp_path / "s.resume.pt")
+    assert [r["epoch"] for r in resumed.history] == [1, 2, 3]
+    assert [r["val_macro_f1"] for r in resumed.history] == [
+        r["val_macro_f1"] for r in whole.history
+    ]
+    for name, weight in whole.state_dict.items():
+        assert torch.equal(weight, resumed.state_dict[name]), name
 
 
 def test_one_class_only_is_refused(tiny_synth: Path, tmp_path: Path) -> None:

@@ -282,7 +282,11 @@ def stage_student(
     bank = teacher_bank(cfg, teacher, train) if teacher is not None else None
     bank_seconds = time.monotonic() - started
     points = kd_options(cfg) if teacher is not None else [(cfg.params.temperature, cfg.params.lam)]
-    tried = [train_student_once(cfg, data, train, bank, t, lam, name, path) for t, lam in points]
+    resumes = [point_resume_path(path, t, lam, swept=len(points) > 1) for t, lam in points]
+    tried = [
+        train_student_once(cfg, data, train, bank, t, lam, name, resume)
+        for (t, lam), resume in zip(points, resumes, strict=True)
+    ]
     # The first best on validation (a later tie does not replace it).
     result, model_cfg, train_cfg = max(tried, key=lambda run: run[0].best_val_f1)
     # One training's cost (the teacher's logits included), whatever the sweep tried.
@@ -309,8 +313,8 @@ def stage_student(
     )
     if world()[0] == 0:
         save_checkpoint(ckpt, path)
-        for t, lam in points:
-            point_resume_path(path, t, lam, swept=len(points) > 1).unlink(missing_ok=True)
+        for resume in resumes:
+            resume.unlink(missing_ok=True)
     return Trained(name, "student", ckpt, seconds, kd)
 
 
@@ -344,7 +348,7 @@ def train_student_once(
     temperature: float,
     lam: float,
     name: ModelName,
-    path: Path,
+    resume: Path,
 ) -> tuple[TrainResult, ModelConfig, TrainConfig]:
     model_cfg, model = new_student(cfg, len(data.labels))
     loss = "kd" if bank is not None else "ce"
@@ -358,7 +362,7 @@ def train_student_once(
         data.labels,
         train_cfg,
         teacher_bank=bank,
-        resume_path=point_resume_path(path, temperature, lam, swept=cfg.params.sweep),
+        resume_path=resume,
         log_path=cfg.out / "train_log.jsonl",
         name=run_name,
     )

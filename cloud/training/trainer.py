@@ -228,11 +228,11 @@ def train_model(
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda s: lr_factor(s, steps_per_epoch * cfg.warmup_epochs, total)
     )
-    result, start = TrainResult(state_dict=cpu_copy(model)), 0
+    result, start, finished = TrainResult(state_dict=cpu_copy(model)), 0, False
     if resume_path is not None and resume_path.exists():
-        start, result = _resume(resume_path, model, optimizer, scheduler, result)
+        start, result, finished = _resume(resume_path, model, optimizer, scheduler)
     started = time.monotonic() - result.seconds
-    for epoch in range(start, cfg.epochs):
+    for epoch in range(start, start if finished else cfg.epochs):
         row = train_epoch(
             train_model_,
             train_data,
@@ -258,19 +258,29 @@ def train_model(
             result.best_val_f1, result.best_epoch = val.macro_f1, epoch + 1
             result.state_dict = cpu_copy(model)
         result.seconds = time.monotonic() - started
+        stop = epoch + 1 - result.best_epoch >= cfg.patience
         if resume_path is not None and world()[0] == 0:
-            save_resume_state(
-                resume_path, model, optimizer, _resume_fields(result, epoch, scheduler)
-            )
-        if epoch + 1 - result.best_epoch >= cfg.patience:
+            done = stop or epoch + 1 == cfg.epochs
+            state = _resume_fields(result, epoch, scheduler, done)
+            save_resume_state(resume_path, model, optimizer, state)
+        if stop:
             log.info("%s: early stop at epoch %d (best %d)", view, epoch + 1, result.best_epoch)
             break
     return result
 
 
-def _resume_fields(result: TrainResult, epoch: int, scheduler: Any) -> dict[str, Any]:
+def _resume_fields(
+    result: TrainResult, epoch: int, scheduler: Any, finished: bool
+) -> dict[str, Any]:
+    """What a killed run needs to go on exactly as if it had not stopped.
+
+    The global torch RNG (dropout draws from it) is saved too; the data's draws are
+    seeded by epoch already.
+    """
     return {
         "epoch": epoch + 1,
+        "finished": finished,
+        "rng": torch.get_rng_state(),
         "scheduler": scheduler.state_dict(),
         "best_state": result.state_dict,
         "history": result.history,
@@ -281,13 +291,16 @@ def _resume_fields(result: TrainResult, epoch: int, scheduler: Any) -> dict[str,
 
 
 def _resume(
-    path: Path, model: nn.Module, optimizer: Any, scheduler: Any, result: TrainResult
-) -> tuple[int, TrainResult]:
+    path: Path, model: nn.Module, optimizer: Any, scheduler: Any
+) -> tuple[int, TrainResult, bool]:
+    """(the next epoch, the result so far, whether training had finished) from `path`."""
     state = torch.load(path, weights_only=False)
     model.load_state_dict(state["model"])
     optimizer.load_state_dict(state["optimizer"])
     scheduler.load_state_dict(state["scheduler"])
-    log.info("resuming %s from epoch %d", path, state["epoch"])
+    if "rng" in state:  # written since runs resume exactly
+        torch.set_rng_state(state["rng"])
+    log.info("resuming %s after epoch %d", path, state["epoch"])
     resumed = TrainResult(
         state_dict=state["best_state"],
         history=state["history"],
@@ -295,7 +308,7 @@ def _resume(
         best_val_f1=state["best_val_f1"],
         seconds=state["seconds"],
     )
-    return state["epoch"], resumed
+    return state["epoch"], resumed, bool(state.get("finished", False))
 
 
 def _maybe_ddp(model: nn.Module) -> nn.Module:
