@@ -155,7 +155,7 @@ class MotionCropper:
 
 
 def crop_boxes(
-    frames: Sequence[np.ndarray], timestamps: Sequence[float], spec: MotionCropSpec
+    frames: Sequence[np.ndarray], timestamps: Sequence[float] | np.ndarray, spec: MotionCropSpec
 ) -> list[Box]:
     """The box of every frame of a video, as the edge would have followed it."""
     if len(frames) != len(timestamps):

@@ -12,8 +12,13 @@ import logging
 import signal
 import sys
 import threading
+from typing import TYPE_CHECKING
 
 from shared.cli import require_extra
+
+if TYPE_CHECKING:  # FastAPI and SQLAlchemy load inside the handlers
+    from cloud.service.schemas import DeviceRegistered
+    from cloud.service.settings import Settings
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -50,7 +55,7 @@ def add_metrics_port(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--metrics-port", type=int, help="serve /metrics on this port")
 
 
-def load_settings(**overrides: object):  # noqa: ANN201 - lazy import
+def load_settings(**overrides: object) -> Settings:
     require_extra("service", "fastapi")
     from cloud.service.settings import Settings
 
@@ -97,7 +102,7 @@ def run_ingest(args: argparse.Namespace) -> int:
     return run_part(settings, args.metrics_port, ingest=True, worker=False)
 
 
-def run_part(settings, metrics_port: int | None, ingest: bool, worker: bool) -> int:  # noqa: ANN001
+def run_part(settings: Settings, metrics_port: int | None, ingest: bool, worker: bool) -> int:
     """Run the ingest or the worker in this process until SIGTERM or Ctrl-C."""
     from cloud.service.metrics_server import serve_metrics
     from cloud.service.services import build_services
@@ -149,7 +154,7 @@ def run_devices_add(args: argparse.Namespace) -> int:
     return 0
 
 
-def device_text(registered, settings, public_key: str) -> str:  # noqa: ANN001 - lazy imports
+def device_text(registered: DeviceRegistered, settings: Settings, public_key: str) -> str:
     """What an operator needs: the edge's environment and the broker's lines."""
     d, token, mqtt = registered.device, registered.token, registered.mqtt
     return "\n".join(

@@ -83,7 +83,7 @@ class AlertEscalator(threading.Thread):
                 self.last_loop_at = time.monotonic()
                 try:
                     self.escalate_due(client)
-                except Exception:  # noqa: BLE001 - the loop must survive; counted and logged
+                except Exception:  # the loop must survive; counted and logged
                     self.metrics.escalations.inc(result="error")
                     log.exception("alert escalation failed")
                 self.stop.wait(self.check_s)

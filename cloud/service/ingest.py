@@ -13,9 +13,11 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from enum import Enum
 
 from pydantic import ValidationError
-from sqlalchemy import select, text, update
+from sqlalchemy import Table, TextClause, select, text, update
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session, sessionmaker
 
 from cloud.service.alerts import open_alerts
@@ -202,47 +204,45 @@ def insert_events(
     return {row.event_id: row.id for row in rows}
 
 
-# One array parameter per column instead of one parameter per value: psycopg re-parses a
-# statement of more than 50 parameters on every execution (its query cache stops there),
-# which made a 500-event batch's multi-row VALUES cost ~57 ms against ~18 ms this way
-# (bench/ingest.py; https://www.psycopg.org/psycopg3/docs/advanced/prepare.html).
-UNNEST_EVENTS = text(
+# What the ingest writes: every column of the table but its row id (the event's fields
+# and `received_at`), read from the table so that a new field is a new column, no more.
+EVENT_COLUMNS = tuple(c.name for c in Event.__table__.columns if not c.primary_key)
+
+
+
+def unnest_insert(table: Table, columns: Sequence[str], conflict: str) -> TextClause:
+    """INSERT ... SELECT FROM unnest(one array per column) ON CONFLICT DO NOTHING.
+
+    One array parameter per column instead of one parameter per value: psycopg re-parses
+    a statement of more than 50 parameters on every execution (its query cache stops
+    there), which made a 500-event batch's multi-row VALUES cost ~57 ms against ~18 ms
+    this way (bench/ingest.py; https://www.psycopg.org/psycopg3/docs/advanced/prepare.html).
     """
-    INSERT INTO events (event_id, device_id, site, camera, type, action, severity, confidence,
-                        started_at, ended_at, model_version, seq, received_at)
-    SELECT * FROM unnest(
-        CAST(:event_id AS uuid[]), CAST(:device_id AS text[]), CAST(:site AS text[]),
-        CAST(:camera AS text[]), CAST(:type AS text[]), CAST(:action AS text[]),
-        CAST(:severity AS text[]), CAST(:confidence AS double precision[]),
-        CAST(:started_at AS timestamptz[]), CAST(:ended_at AS timestamptz[]),
-        CAST(:model_version AS text[]), CAST(:seq AS bigint[]), CAST(:received_at AS timestamptz[]))
-    ON CONFLICT (event_id) DO NOTHING
-    RETURNING event_id, id
-    """
-)
+    dialect = postgresql.dialect()
+    arrays = ", ".join(
+        f"CAST(:{name} AS {table.columns[name].type.compile(dialect=dialect)}[])"
+        for name in columns
+    )
+    return text(
+        f"INSERT INTO {table.name} ({', '.join(columns)}) SELECT * FROM unnest({arrays}) "
+        f"ON CONFLICT ({conflict}) DO NOTHING RETURNING {conflict}, id"
+    )
+
+
+EVENTS: Table = Event.__table__  # type: ignore[assignment]  # declared as a Table
+UNNEST_EVENTS = unnest_insert(EVENTS, EVENT_COLUMNS, "event_id")
 
 
 def event_columns(events: Sequence[ActionEvent], now: datetime) -> dict[str, list[object]]:
     """The batch as one list per column (enums as their values, times in UTC)."""
-    return {
-        "event_id": [e.event_id for e in events],
-        "device_id": [e.device_id for e in events],
-        "site": [e.site for e in events],
-        "camera": [e.camera for e in events],
-        "type": [e.type.value for e in events],
-        "action": [e.action for e in events],
-        "severity": [e.severity.value for e in events],
-        "confidence": [e.confidence for e in events],
-        "started_at": [e.started_at for e in events],
-        "ended_at": [e.ended_at for e in events],
-        "model_version": [e.model_version for e in events],
-        "seq": [e.seq for e in events],
-        "received_at": [now] * len(events),
-    }
+    rows = [event_row(e, now) for e in events]
+    return {name: [row[name] for row in rows] for name in EVENT_COLUMNS}
 
 
 def event_row(event: ActionEvent, now: datetime) -> dict[str, object]:
-    return {**event.model_dump(), "received_at": now}
+    """One table row of an event: its fields (enums as their values) and when it arrived."""
+    fields = {k: v.value if isinstance(v, Enum) else v for k, v in event.model_dump().items()}
+    return {**fields, "received_at": now}
 
 
 def event_payload(event: ActionEvent, row_id: int, now: datetime) -> dict[str, object]:

@@ -47,7 +47,7 @@ class PgNotifySink:
                     text("SELECT pg_notify(:channel, :payload)"),
                     {"channel": CHANNEL, "payload": payload},
                 )
-        except Exception:  # noqa: BLE001 - the data is stored; only the live copy is lost
+        except Exception:  # the data is stored; only the live copy is lost
             log.exception("could not relay a live %s message", kind)
 
 

@@ -14,7 +14,7 @@ def serve_metrics(
     """Serve `metrics` at http://host:port/metrics in a daemon thread; call .shutdown()."""
 
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - http.server's name
+        def do_GET(self) -> None:  # http.server's name
             if self.path != "/metrics":
                 self.send_error(404)
                 return
@@ -25,7 +25,7 @@ def serve_metrics(
             self.end_headers()
             self.wfile.write(body)
 
-        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: object) -> None:
             pass
 
     server = ThreadingHTTPServer((host, port), Handler)

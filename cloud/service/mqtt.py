@@ -82,9 +82,6 @@ class MqttPublisher:
         self._client.connect_async(self._address.host, self._address.port, keepalive=30)
         self._client.loop_start()
 
-    def wait_connected(self, timeout: float) -> bool:
-        return self._connected.wait(timeout)
-
     def publish(
         self, topic: str, payload: bytes, retain: bool = False, timeout: float = 10
     ) -> None:
@@ -101,7 +98,7 @@ class MqttPublisher:
         self._client.disconnect()
         self._client.loop_stop()
 
-    def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:  # noqa: ANN001
+    def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
         if reason_code.is_failure:
             log.warning("MQTT publisher: broker refused the connection: %s", reason_code)
             return
@@ -110,5 +107,5 @@ class MqttPublisher:
             # Never publish-and-wait on paho's own network thread: it would wait for itself.
             threading.Thread(target=self.on_connected, name="vigil-on-connect", daemon=True).start()
 
-    def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:  # noqa: ANN001
+    def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
         self._connected.clear()

@@ -96,7 +96,7 @@ class MqttIngest:
 
     # -- paho's thread ---------------------------------------------------------------
 
-    def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:  # noqa: ANN001
+    def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
         if reason_code.is_failure:
             log.warning("MQTT ingest: broker refused the connection: %s", reason_code)
             return
@@ -106,19 +106,19 @@ class MqttIngest:
             return
         log.info("MQTT ingest subscribed to %s", self._filters)
 
-    def _on_subscribe(self, client, userdata, mid, reason_codes, properties) -> None:  # noqa: ANN001
+    def _on_subscribe(self, client, userdata, mid, reason_codes, properties) -> None:
         failed = [code for code in reason_codes if code.is_failure]
         if failed:
             log.error("MQTT ingest: the broker refused subscriptions: %s", failed)
             return
         self._connected.set()
 
-    def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:  # noqa: ANN001
+    def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
         self._connected.clear()
         if not self._stopping:
             log.warning("MQTT ingest disconnected (%s); paho reconnects", reason_code)
 
-    def _on_message(self, client, userdata, message: mqtt.MQTTMessage) -> None:  # noqa: ANN001
+    def _on_message(self, client, userdata, message: mqtt.MQTTMessage) -> None:
         # Blocks when the writer falls 10 000 messages behind: back-pressure to the broker,
         # which keeps the messages, rather than unbounded memory here.
         self._queue.put(
@@ -170,7 +170,7 @@ class MqttIngest:
                 log.warning("MQTT ingest: database unavailable (%s); retry in %s s", exc, delay)
                 if self._stop.wait(delay):
                     return False
-            except Exception:  # noqa: BLE001 - the loop must survive; counted and logged
+            except Exception:  # the loop must survive; counted and logged
                 if len(batch) == 1:
                     self._metrics.ingest_errors.inc(stage="message")
                     log.exception("MQTT ingest: a message on %s was dropped", batch[0].topic)

@@ -135,20 +135,12 @@ class IngestReceipt(BaseModel):
     duplicates: int
 
 
-class EventPublic(Public):
+class EventPublic(ActionEvent):
+    """An event as the API returns it: what the device sent, its row id, when it arrived."""
+
+    model_config = ConfigDict(from_attributes=True)
+
     id: int
-    event_id: uuid.UUID
-    device_id: str
-    site: str
-    camera: str
-    type: str
-    action: str
-    severity: str
-    confidence: float
-    started_at: datetime
-    ended_at: datetime | None
-    model_version: str
-    seq: int
     received_at: datetime
 
 

@@ -81,7 +81,7 @@ class JobWorker(threading.Thread):
             self.last_loop_at = time.monotonic()
             try:
                 job = self.poll_once()
-            except Exception:  # noqa: BLE001 - the loop must survive; counted and logged
+            except Exception:  # the loop must survive; counted and logged
                 self.metrics.worker_errors.inc()
                 log.exception("training worker: the job loop failed")
                 job = None
@@ -108,7 +108,7 @@ class JobWorker(threading.Thread):
             jobs.requeue_job(self.sessions, job.id)
             log.info("training job %s: back in the queue (the worker is stopping)", job.id)
             return
-        except Exception as exc:  # noqa: BLE001 - recorded as the job's error
+        except Exception as exc:  # recorded as the job's error
             log.warning("training job %s failed: %s", job.id, exc)
             fields, outcome = {"error": str(exc)[-4000:] or type(exc).__name__}, jobs.FAILED
         with self.sessions.begin() as session:

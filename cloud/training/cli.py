@@ -19,7 +19,7 @@ from shared.cli import require_extra
 
 if TYPE_CHECKING:
     from cloud.training.pipeline import PipelineConfig
-    from cloud.training.report import RunReport
+    from cloud.training.report import RunReport, Scores
 
 SPLIT_FIELDS = ("test_where", "val_where", "seed")
 # A teacher alone has no distillation; a student alone has no teacher schedule of its own.
@@ -112,7 +112,7 @@ def run_pipeline_cmd(args: argparse.Namespace) -> int:
 
 def summary_table(report: RunReport) -> str:
     rows = [f"{'model':<20} {'clip acc':>8} {'macro-F1':>8} {'fall rec':>8} {'ms/window':>9}"]
-    entries = [(str(name), entry) for name, entry in report.models()]
+    entries: list[tuple[str, Scores]] = [(str(name), entry) for name, entry in report.models()]
     if report.student_int8 is not None:
         entries.append(("student_int8", report.student_int8))
     for name, entry in entries:

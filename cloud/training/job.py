@@ -110,7 +110,7 @@ def score_production(spec: JobSpec, data: Path) -> None:
     assert spec.production_onnx is not None
     try:
         result = evaluate_model(spec.production_onnx, data, p.test_where, p.val_where, p.seed)
-    except Exception as exc:  # noqa: BLE001 - recorded: the promotion decision reads it
+    except Exception as exc:  # recorded: the promotion decision reads it
         result = {"error": f"{type(exc).__name__}: {exc}"}
     spec.scores_path.write_text(json.dumps(result, default=str))
 
@@ -120,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     spec = JobSpec.model_validate_json(Path(args[0]).read_text())
     try:
         run(spec)
-    except Exception:  # noqa: BLE001 - the worker records the traceback as the job's error
+    except Exception:  # the worker records the traceback as the job's error
         traceback.print_exc()
         return 1
     return 0

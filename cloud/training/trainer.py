@@ -98,7 +98,7 @@ def make_sampler(labels: np.ndarray, cfg: TrainConfig, epoch: int) -> Sampler[in
         weights[~labelled] = weights[labelled].mean()
     generator = torch.Generator().manual_seed(cfg.seed * 1_000_003 + epoch * 101 + rank)
     # Without balancing: a plain shuffle (uniform weights, no replacement).
-    return WeightedRandomSampler(weights, len(labels) // size, cfg.balanced, generator)
+    return WeightedRandomSampler(weights.tolist(), len(labels) // size, cfg.balanced, generator)
 
 
 def lr_factor(step: int, warmup_steps: int, total_steps: int) -> float:

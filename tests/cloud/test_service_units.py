@@ -237,3 +237,14 @@ def test_epoch_lines_become_progress() -> None:
     progress = fold_line(progress, '{"model": "student_kd", "epoch": 2, "val_macro_f1": 0.5}\n')
     assert (progress["stage"], progress["epoch"]) == ("student_kd", 2)
     assert [row["model"] for row in progress["history"]] == ["teacher", "student_kd"]
+
+
+def test_an_event_is_written_and_returned_with_the_fields_it_was_sent_with() -> None:
+    from cloud.service.db.tables import Event
+    from cloud.service.ingest import EVENT_COLUMNS
+    from cloud.service.schemas import EventPublic
+
+    sent = set(ActionEvent.model_fields)
+    assert set(EVENT_COLUMNS) == sent | {"received_at"}
+    assert {c.name for c in Event.__table__.columns} == sent | {"id", "received_at"}
+    assert set(EventPublic.model_fields) == sent | {"id", "received_at"}

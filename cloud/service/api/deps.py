@@ -103,8 +103,11 @@ def get_device(principal: CurrentPrincipal) -> Principal:
     return principal
 
 
+CurrentDevice = Annotated[Principal, Depends(get_device)]
+
+
 def get_ingesting_device(
-    request: Request, services: ServicesDep, device: Annotated[Principal, Depends(get_device)]
+    request: Request, services: ServicesDep, device: CurrentDevice
 ) -> Principal:
     """A device sending events, heartbeats or clips, within its request rate."""
     limiter: RateLimiter = request.app.state.ingest_limiter
@@ -127,6 +130,5 @@ def get_stream_viewer(
 
 CurrentViewer = Annotated[Principal, Depends(get_viewer)]
 CurrentAdmin = Annotated[Principal, Depends(get_admin)]
-CurrentDevice = Annotated[Principal, Depends(get_device)]
 IngestingDevice = Annotated[Principal, Depends(get_ingesting_device)]
 StreamViewer = Annotated[Principal, Depends(get_stream_viewer)]

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.dml import Insert
 
 
-def insert_ignoring(session: Session, model: type, conflict_columns: list[str]):  # noqa: ANN201
+def insert_ignoring(session: Session, model: type, conflict_columns: list[str]) -> Insert:
     """An insert of `model` rows that skips rows clashing on `conflict_columns` (unique)."""
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":

@@ -11,7 +11,7 @@ config = context.config
 target_metadata = Base.metadata
 
 
-def run_with(connection) -> None:  # noqa: ANN001 - alembic's Connection
+def run_with(connection) -> None:  # alembic's Connection
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
