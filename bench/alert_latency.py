@@ -1,7 +1,7 @@
 """End-to-end fall-alert latency: edge agent on a video -> MQTT -> cloud alert -> SSE client.
 
-    python bench/alert_latency.py                        # 12 scenario videos
-    python bench/alert_latency.py --model student.onnx   # a given trained student
+    python -m bench.alert_latency                        # 12 scenario videos
+    python -m bench.alert_latency --model student.onnx   # a given trained student
 
 -> bench/results/alert_latency.json
 
@@ -42,14 +42,15 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from bench.common import REPO, cli_settings, write_result  # noqa: E402
-from bench.edge_throughput import agent_argv as edge_argv  # noqa: E402
-from bench.edge_throughput import fall_videos, trained_student  # noqa: E402
-from bench.fixtures import mosquitto, percentiles, postgres_database, wait_until  # noqa: E402
-from bench.ingest import register_devices, service  # noqa: E402
-from bench.sse_listener import Arrival, SseListener  # noqa: E402
+from bench.common import REPO, cli_settings, write_result
+from bench.edge_throughput import agent_argv as edge_argv
+from bench.edge_throughput import fall_videos, trained_student
+from bench.fixtures import percentiles
+from bench.ingest import register_devices, service
+from bench.sse_listener import Arrival, SseListener
+from shared.loopback import wait_until
+from tests.kit.mosquitto import mosquitto
+from tests.kit.postgres import postgres_database
 
 SEEDS = list(range(101, 113))
 
@@ -114,7 +115,7 @@ def agent_argv(video: Path, model: Path, mqtt_url: str, device: dict, data_dir: 
 
 
 def start_agent(argv: list[str], root: str) -> subprocess.Popen:
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--child", "--agent-argv", *argv]
+    cmd = [sys.executable, "-m", "bench.alert_latency", "--child", "--agent-argv", *argv]
     env = {**os.environ, "VIGIL_MQTT__TOPIC_ROOT": root}
     return subprocess.Popen(
         cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=REPO
@@ -231,7 +232,7 @@ def measure(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     videos = fall_videos(args.work, args.seeds)
     model, model_info = trained_student(args.work, args)
     with (
-        postgres_database(args.postgres) as db_url,
+        postgres_database(args.postgres, "vigil_bench") as db_url,
         mosquitto() as mqtt_url,
         service(db_url, mqtt_url, work) as svc,
     ):

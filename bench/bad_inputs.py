@@ -1,7 +1,7 @@
 """Bad inputs, with a larger budget than CI: API fuzzing, MQTT payloads, uploads, models.
 
-    python bench/bad_inputs.py                      # -> bench/results/bad_inputs.json
-    python bench/bad_inputs.py --api-examples 20 --mqtt-examples 300    # a quick look
+    python -m bench.bad_inputs                      # -> bench/results/bad_inputs.json
+    python -m bench.bad_inputs --api-examples 20 --mqtt-examples 300    # a quick look
 
 The same fuzzers as `tests/fuzz/` and `tests/security/` (whose CI runs take a few examples
 each; `VIGIL_FUZZ_EXAMPLES=200 pytest tests/fuzz` is the long run of those), against a
@@ -15,21 +15,18 @@ from __future__ import annotations
 import argparse
 import base64
 import json
-import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(REPO)] + [str(REPO / "tests" / d) for d in ("fuzz", "security", "edge")]
-
-from bench.common import write_result  # noqa: E402
+from bench.common import write_result
 
 
 def api_category(server: Any, callers: Any, examples: int) -> dict[str, Any]:
     import httpx
-    from api_fuzz import caller_for, fuzz_api
+
+    from tests.kit.api_fuzz import caller_for, fuzz_api
 
     raw = httpx.get(f"{server.base_url}/api/v1/openapi.json", timeout=30).json()
     results = fuzz_api(server.base_url, raw, caller_for(callers), examples, derandomize=False)
@@ -44,11 +41,10 @@ def api_category(server: Any, callers: Any, examples: int) -> dict[str, Any]:
 
 
 def mqtt_category(server: Any, callers: Any, mqtt_url: str, examples: int) -> dict[str, Any]:
-    from mqtt_fuzz import Publisher, publish_storm, valid_message
-    from security_harness import metric
-
     from shared.loopback import wait_until
     from shared.topics import device_topic
+    from tests.kit.mqtt_fuzz import Publisher, publish_storm, valid_message
+    from tests.kit.security import metric
 
     device = callers.device
     before = metric(server, "vigil_ingest_rejected_total", source="mqtt")
@@ -99,8 +95,8 @@ def upload_category(server: Any, callers: Any, examples: int, work: Path) -> dic
     """Truncations of a real clip, random bytes, and hostile file names."""
     import random
 
-    from security_harness import upload_clip
-    from service_factories import write_test_video
+    from tests.kit.factories import write_test_video
+    from tests.kit.security import upload_clip
 
     video = write_test_video(work / "clip.mp4", frames=20).read_bytes()
     rng = random.Random(0)
@@ -135,8 +131,8 @@ def model_category(examples: int, work: Path) -> dict[str, Any]:
     """The malformed models of tests/security, then random bytes, each signed."""
     import random
 
-    from edge_testkit import CloudStub, Signer
-    from test_bad_models import BAD_MODELS, VERSION, make_updater
+    from tests.kit.edge import CloudStub, Signer
+    from tests.security.test_bad_models import BAD_MODELS, VERSION, make_updater
 
     signer, cloud = Signer(), CloudStub().start()
     rng = random.Random(0)
@@ -166,7 +162,7 @@ def model_category(examples: int, work: Path) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    from security_harness import make_callers, running_service
+    from tests.kit.security import make_callers, running_service
 
     with tempfile.TemporaryDirectory(prefix="vigil-bench-bad-") as tmp:
         work = Path(tmp)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import re
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -51,16 +52,43 @@ def _cpu_model() -> str:
     return platform.processor()
 
 
-def git_commit() -> str | None:
+def git_commit(repo: Path = REPO) -> str:
+    """HEAD of `repo`, 40 hex digits; a RuntimeError naming git's complaint otherwise.
+
+    `git rev-parse HEAD` in a repository without commits prints "HEAD" and exits 128:
+    its output means nothing unless it exited 0 with a commit id.
+    """
     try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True)
-        return out.stdout.strip() or None
-    except OSError:
-        return None
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True)
+    except OSError as error:
+        raise RuntimeError(f"cannot run `git rev-parse HEAD` in {repo}: {error}") from error
+    commit = out.stdout.strip()
+    if out.returncode != 0:
+        raise RuntimeError(
+            f"`git rev-parse HEAD` failed in {repo} (exit {out.returncode}): {out.stderr.strip()}"
+        )
+    if not re.fullmatch(r"[0-9a-f]{40}", commit):
+        raise RuntimeError(f"`git rev-parse HEAD` in {repo} printed {commit!r}, not a commit id")
+    return commit
 
 
 # The code that runs is the code at start: HEAD may move while a long benchmark runs.
-COMMIT_AT_START = git_commit()
+try:
+    COMMIT_AT_START: str | None = git_commit()
+    _NO_COMMIT_BECAUSE = ""
+except RuntimeError as error:
+    # Scripts and tests that import this module for its helpers alone must still import;
+    # write_result raises instead, before it writes anything. Said now, so that a long
+    # benchmark can be stopped at once rather than end in that error.
+    COMMIT_AT_START, _NO_COMMIT_BECAUSE = None, str(error)
+    print(f"bench.common: no result will be written: {error}", file=sys.stderr)
+
+
+def commit_at_start() -> str:
+    """The commit a result records: the one taken at start, or a RuntimeError saying why not."""
+    if COMMIT_AT_START is None:
+        raise RuntimeError(f"a result must name the commit it ran: {_NO_COMMIT_BECAUSE}")
+    return COMMIT_AT_START
 
 
 def cli_settings(args: Any, drop: tuple[str, ...] = ()) -> dict[str, Any]:
@@ -70,14 +98,23 @@ def cli_settings(args: Any, drop: tuple[str, ...] = ()) -> dict[str, Any]:
     }
 
 
+def command_line() -> str:
+    """How this benchmark was started: `python -m bench.X ...` when run as a module."""
+    main = sys.modules.get("__main__")
+    spec = getattr(main, "__spec__", None)
+    program = ["-m", spec.name] if spec is not None else sys.argv[:1]
+    return " ".join([Path(sys.executable).name, *program, *sys.argv[1:]])
+
+
 def write_result(name: str, payload: dict[str, Any], out: Path | None = None) -> Path:
+    commit = commit_at_start()  # before anything is written: no result without its commit
     path = out or RESULTS / name
     path.parent.mkdir(parents=True, exist_ok=True)
     record = {
         "benchmark": name,
-        "command": " ".join([Path(sys.executable).name, *sys.argv]),
+        "command": command_line(),
         "machine": machine(),
-        "commit": COMMIT_AT_START,
+        "commit": commit,
         "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
         **payload,
     }

@@ -1,8 +1,8 @@
 """Edge throughput on one core: decode-only vs the whole agent, window latency, memory,
 fall-alert latency.
 
-    python bench/edge_throughput.py                      # trains a student first (~10 min)
-    python bench/edge_throughput.py --model student.onnx # reuse a trained student
+    python -m bench.edge_throughput                      # trains a student first (~10 min)
+    python -m bench.edge_throughput --model student.onnx # reuse a trained student
 
 -> bench/results/edge_throughput.json
 
@@ -43,10 +43,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from bench.common import REPO, write_result  # noqa: E402
-from bench.fixtures import mosquitto  # noqa: E402
+from bench.common import REPO, write_result
+from tests.kit.mosquitto import mosquitto
 
 # 60 s that visit every label, with a fall, so the agent emits events as it would live.
 THROUGHPUT_SCRIPT = (
@@ -181,7 +179,8 @@ def spawn(
         out = Path(f.name)
     cmd = [
         sys.executable,
-        str(Path(__file__).resolve()),
+        "-m",
+        "bench.edge_throughput",
         "--child",
         kind,
         "--core",

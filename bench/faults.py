@@ -1,9 +1,9 @@
 """Fault injection: what Vigil survives, counted event by event.
 
-    python bench/faults.py                        # all five -> bench/results/faults.json
-    python bench/faults.py --only broker_killed   # one (repeatable)
+    python -m bench.faults                        # all five -> bench/results/faults.json
+    python -m bench.faults --only broker_killed   # one (repeatable)
 
-The very scenarios of tests/faults (tests/faults/fault_scenarios.py), all real processes
+The very scenarios of tests/faults (tests/kit/fault_scenarios.py), all real processes
 on 127.0.0.1: a private PostgreSQL cluster (initdb into a temporary folder, its own
 port), Mosquitto on the shipped config, `vigil serve`, `vigil edge run` streaming a
 colour video at its frame rate into them. Per fault: events the agent emitted (printed
@@ -20,14 +20,10 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(REPO), *(str(REPO / "tests" / d) for d in ("edge", "deploy", "faults"))]
-
-from edge_testkit import colour_model  # noqa: E402
-from fault_kit import PgCluster, pg_bin_dir  # noqa: E402
-from fault_scenarios import SCENARIOS, rig  # noqa: E402
-
-from bench.common import write_result  # noqa: E402
+from bench.common import write_result
+from tests.kit.edge import colour_model
+from tests.kit.fault_scenarios import SCENARIOS, rig
+from tests.kit.faults import PgCluster, pg_bin_dir
 
 
 def main() -> int:

@@ -1,12 +1,12 @@
 """Cloud ingest: MQTT into PostgreSQL through the real service, HTTP batches, SSE latency.
 
-    python bench/ingest.py                  # 60 s of MQTT load -> bench/results/ingest.json
-    python bench/ingest.py --seconds 10     # a quick look
-    python bench/ingest.py --rate 0         # publishers as fast as they go (a backlog test)
+    python -m bench.ingest                  # 60 s of MQTT load -> bench/results/ingest.json
+    python -m bench.ingest --seconds 10     # a quick look
+    python -m bench.ingest --rate 0         # publishers as fast as they go (a backlog test)
 
 What runs, all on 127.0.0.1 and all removed at the end:
 - a fresh PostgreSQL database (beside `--postgres`), dropped afterwards;
-- a private Mosquitto with the shipped delivery limits (bench/fixtures.py), anonymous:
+- a private Mosquitto with the shipped delivery limits (tests.kit.mosquitto), anonymous:
   the ingest then trusts the topic and checks that its device is registered at its site;
 - `vigil serve` in its own process (API, MQTT ingest, idle training worker), as deployed;
 - devices registered through `POST /api/v1/devices`, a viewer token for the stream.
@@ -45,18 +45,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from bench.common import REPO, write_result  # noqa: E402
-from bench.fixtures import (  # noqa: E402
-    MAX_INFLIGHT_MESSAGES,
-    free_port,
-    mosquitto,
-    percentiles,
-    postgres_database,
-    stop_process,
-    wait_until,
-)
+from bench.common import REPO, write_result
+from bench.fixtures import percentiles
+from shared.loopback import free_port, wait_until
+from tests.kit.mosquitto import MAX_INFLIGHT_MESSAGES, mosquitto
+from tests.kit.postgres import postgres_database
+from tests.kit.processes import stop_process
 
 GOALS = {"mqtt_events_per_s": 5000.0, "sse_latency_ms_p95": 100.0}
 EVENT_TEMPLATE = (
@@ -240,7 +234,7 @@ def run_children(
     kind: str, specs: list[dict[str, Any]], went: threading.Event | None = None
 ) -> list[dict[str, Any]]:
     """Start one child per spec, wait until all are connected, go, collect their results."""
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--child", kind]
+    cmd = [sys.executable, "-m", "bench.ingest", "--child", kind]
     procs = [
         subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=REPO)
         for _ in specs
@@ -587,7 +581,7 @@ def http_phase(args: argparse.Namespace, svc: Service, devices: list[dict]) -> d
 
 def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     with (
-        postgres_database(args.postgres) as db_url,
+        postgres_database(args.postgres, "vigil_bench") as db_url,
         mosquitto(args.broker_inflight) as mqtt_url,
         service(db_url, mqtt_url, work) as svc,
     ):

@@ -1,10 +1,10 @@
 """Distillation quality: teacher, student without KD, KD student; several seeds.
 
-    python bench/kd_quality.py --dataset synthetic            # -> bench/results/kd_synthetic.json
-    python bench/kd_quality.py --dataset upfall               # -> bench/results/kd_upfall.json
-    python bench/kd_quality.py --dataset upfall --teacher pose --unlabeled-heldout
+    python -m bench.kd_quality --dataset synthetic            # -> bench/results/kd_synthetic.json
+    python -m bench.kd_quality --dataset upfall               # -> bench/results/kd_upfall.json
+    python -m bench.kd_quality --dataset upfall --teacher pose --unlabeled-heldout
                                                               # -> bench/results/kd_upfall_pose.json
-    python bench/kd_quality.py --dataset fall --teacher pose --unlabeled-heldout
+    python -m bench.kd_quality --dataset fall --teacher pose --unlabeled-heldout
                                                               # -> bench/results/kd_fall_pose.json
 
 Each seed runs the real pipeline (`cloud.training.pipeline.run_pipeline`) with the sweep on;
@@ -30,16 +30,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from bench.common import REPO, write_result  # noqa: E402
-from cloud.training.evaluation import mean_std  # noqa: E402
-from cloud.training.params import add_training_flags, params_from_args  # noqa: E402
-from cloud.training.pipeline import PipelineConfig, run_pipeline  # noqa: E402
-from cloud.training.report import ModelName  # noqa: E402
-from shared.datasets import ClipRecord, load_folder, split_records  # noqa: E402
-from shared.datasets.fall_labels import AlignedClip, write_fall_manifest  # noqa: E402
-from shared.video import probe_video  # noqa: E402
+from bench.common import REPO, write_result
+from cloud.training.evaluation import mean_std
+from cloud.training.params import add_training_flags, params_from_args
+from cloud.training.pipeline import PipelineConfig, run_pipeline
+from cloud.training.report import ModelName
+from shared.datasets import ClipRecord, load_folder, split_records
+from shared.datasets.fall_labels import AlignedClip, write_fall_manifest
+from shared.video import probe_video
 
 MODELS = tuple(ModelName)
 METRICS = (

@@ -1,6 +1,6 @@
 """What the motion crop costs a device per frame, on one core.
 
-    python bench/motion_crop_cost.py [--video V.mp4] [--repeats 5]
+    python -m bench.motion_crop_cost [--video V.mp4] [--repeats 5]
 
 -> bench/results/motion_crop_cost.json
 
@@ -22,12 +22,10 @@ from pathlib import Path
 
 import cv2
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from bench.common import REPO, cli_settings, write_result  # noqa: E402
-from shared.motion_crop import MotionCropper, MotionCropSpec, crop_frame  # noqa: E402
-from shared.preprocess import downsample_frame  # noqa: E402
-from shared.video import read_video  # noqa: E402
+from bench.common import REPO, cli_settings, write_result
+from shared.motion_crop import MotionCropper, MotionCropSpec, crop_frame
+from shared.preprocess import downsample_frame
+from shared.video import read_video
 
 DEFAULT_VIDEO = REPO.parent / "shared/data/upfall-s1/fall_sideways/s1_trial1_cam2.mp4"
 SIZE = 32

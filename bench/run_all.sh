@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Regenerate every benchmark JSON under bench/results/, one after the other, then render
-# docs/BENCHMARKS.md from them (bench/report.py).
+# docs/BENCHMARKS.md from them (python -m bench.report).
 #
 #   bench/run_all.sh                 # everything; distillation in the quick CPU setting
 #   bench/run_all.sh --kd full       # distillation as reported (hours on a CPU; see below)
@@ -14,10 +14,10 @@
 # alert_latency reuses (cached in bench/runs/edge; its train_wall_s is in both JSONs).
 #
 # Distillation (--kd):
-#   quick  kd_quality.py --dataset synthetic --seeds 0 --clips-per-class 20 --epochs 5
+#   quick  bench.kd_quality --dataset synthetic --seeds 0 --clips-per-class 20 --epochs 5
 #          --teacher-epochs 5 --no-sweep -> kd_synthetic_quick.json: a CPU-feasible check
 #          that the pipeline runs end to end, NOT the quality figure;
-#   full   kd_quality.py --dataset synthetic, and --dataset upfall when VIGIL_DATA_ROOT
+#   full   bench.kd_quality --dataset synthetic, and --dataset upfall when VIGIL_DATA_ROOT
 #          (default ../shared/data) holds upfall-s1: three seeds with the sweep, 1-2 hours
 #          per seed on this VM; on a GPU machine use bench/run_kd_gpu.sh instead;
 #   skip   nothing.
@@ -55,37 +55,38 @@ run() {  # run NAME COMMAND...: one benchmark, its failure noted, never fatal
   if ! "$@"; then failed+=("$name"); fi
   echo "== $name: $((SECONDS - started)) s"
 }
-optional() {  # optional NAME SCRIPT ARGS...: another engineer's script, if it exists yet
-  local name=$1 script=$2; shift 2
-  if [ -f "$script" ]; then run "$name" "$PY" "$script" "$@"; else echo "== $name: $script absent, skipped"; fi
+optional() {  # optional NAME MODULE ARGS...: another engineer's benchmark, if it exists yet
+  local name=$1 module=$2; shift 2
+  local script="${module//.//}.py"
+  if [ -f "$script" ]; then run "$name" "$PY" -m "$module" "$@"; else echo "== $name: $script absent, skipped"; fi
 }
 
-run edge_throughput "$PY" bench/edge_throughput.py
-run ingest "$PY" bench/ingest.py
-run ingest_rate8000 "$PY" bench/ingest.py --rate 8000 --seconds 30 \
+run edge_throughput "$PY" -m bench.edge_throughput
+run ingest "$PY" -m bench.ingest
+run ingest_rate8000 "$PY" -m bench.ingest --rate 8000 --seconds 30 \
   --out bench/results/ingest_rate8000.json
-run alert_latency "$PY" bench/alert_latency.py
-run window_phase "$PY" bench/window_phase.py
-run soak "$PY" bench/soak.py --minutes "${SOAK_MINUTES:-10}"
-optional faults bench/faults.py
-optional bad_inputs bench/bad_inputs.py
+run alert_latency "$PY" -m bench.alert_latency
+run window_phase "$PY" -m bench.window_phase
+run soak "$PY" -m bench.soak --minutes "${SOAK_MINUTES:-10}"
+optional faults bench.faults
+optional bad_inputs bench.bad_inputs
 
 case "$KD" in
   quick)
-    run kd_quality "$PY" bench/kd_quality.py --dataset synthetic --seeds 0 \
+    run kd_quality "$PY" -m bench.kd_quality --dataset synthetic --seeds 0 \
       --clips-per-class 20 --epochs 5 --teacher-epochs 5 --no-sweep \
       --out bench/results/kd_synthetic_quick.json ;;
   full)
-    run kd_quality "$PY" bench/kd_quality.py --dataset synthetic
+    run kd_quality "$PY" -m bench.kd_quality --dataset synthetic
     if [ -f "${VIGIL_DATA_ROOT:-../shared/data}/upfall-s1/manifest.csv" ]; then
-      run kd_upfall "$PY" bench/kd_quality.py --dataset upfall
+      run kd_upfall "$PY" -m bench.kd_quality --dataset upfall
     else
       echo "== kd_upfall: no upfall-s1 under ${VIGIL_DATA_ROOT:-../shared/data}, skipped"
     fi ;;
   skip) echo "== kd_quality: skipped (--kd skip)" ;;
 esac
 
-"$PY" bench/report.py || failed+=(report)
+"$PY" -m bench.report || failed+=(report)
 if [ ${#failed[@]} -gt 0 ]; then
   echo "run_all: failed: ${failed[*]}" >&2
   exit 1

@@ -1,7 +1,7 @@
 """Soak: simulated devices publish events and heartbeats for minutes; memory and lag over time.
 
-    python bench/soak.py                  # 10 minutes, 100 devices -> bench/results/soak.json
-    python bench/soak.py --minutes 1      # a short look
+    python -m bench.soak                  # 10 minutes, 100 devices -> bench/results/soak.json
+    python -m bench.soak --minutes 1      # a short look
 
 What runs, all on 127.0.0.1 and removed at the end (the fixtures of bench/ingest.py):
 a fresh PostgreSQL database beside `--postgres` (dropped afterwards), a private Mosquitto
@@ -36,7 +36,6 @@ import json
 import multiprocessing as mp
 import os
 import random
-import sys
 import tempfile
 import threading
 import time
@@ -48,12 +47,12 @@ from typing import Any
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from bench.common import cli_settings, write_result  # noqa: E402
-from bench.fixtures import mosquitto, percentiles, postgres_database  # noqa: E402
-from bench.ingest import Service, register_devices, service, wait_stored  # noqa: E402
-from bench.sse_listener import Arrival, SseListener  # noqa: E402
+from bench.common import cli_settings, write_result
+from bench.fixtures import percentiles
+from bench.ingest import Service, register_devices, service, wait_stored
+from bench.sse_listener import Arrival, SseListener
+from tests.kit.mosquitto import mosquitto
+from tests.kit.postgres import postgres_database
 
 INFO_ACTIONS = ("walking", "sitting_down", "standing_up", "bending", "waving")
 
@@ -507,7 +506,7 @@ def main() -> None:
     loadavg_before = os.getloadavg()
     with (
         tempfile.TemporaryDirectory(prefix="vigil-bench-soak-") as work,
-        postgres_database(args.postgres) as db_url,
+        postgres_database(args.postgres, "vigil_bench") as db_url,
         mosquitto() as mqtt_url,
         service(db_url, mqtt_url, Path(work)) as svc,
     ):

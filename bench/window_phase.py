@@ -1,7 +1,7 @@
 """Does the edge catch the fall wherever its windows fall? Training hop against window phase.
 
-    python bench/window_phase.py                  # both recipes, 1 training seed, 8 phases
-    python bench/window_phase.py --train-seeds 0 1
+    python -m bench.window_phase                  # both recipes, 1 training seed, 8 phases
+    python -m bench.window_phase --train-seeds 0 1
 
 -> bench/results/window_phase.json
 
@@ -44,10 +44,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from bench.common import REPO, cli_settings, write_result  # noqa: E402
-from cloud.demo import QUICK, ROOM_SEED, VIDEO_EPOCH  # noqa: E402
+from bench.common import REPO, cli_settings, write_result
+from cloud.demo import QUICK, ROOM_SEED, VIDEO_EPOCH
 
 Recipe = tuple[float, int, float]  # training hop (s), augmentation draws, time jitter (s)
 

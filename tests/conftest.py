@@ -15,26 +15,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.kit.outcomes import missing, require_data, require_services
+
 REPO = Path(__file__).resolve().parents[1]
-
-
-def _flag(name: str) -> bool:
-    return os.environ.get(name, "").lower() in ("1", "true", "yes")
-
-
-def require_services() -> bool:
-    return _flag("VIGIL_REQUIRE_SERVICES")
-
-
-def require_data() -> bool:
-    return _flag("VIGIL_REQUIRE_DATA") or _flag("CI")
-
-
-def missing(reason: str, required: bool) -> None:
-    """Skip with a clear message, or fail when the environment says it must be there."""
-    if required:
-        pytest.fail(f"{reason} (required here: tests must not skip it)")
-    pytest.skip(reason)
 
 
 def data_root() -> Path:

@@ -24,7 +24,7 @@ def test_the_cost_of_the_crop_is_measured_beside_the_whole_frame(tmp_path: Path)
         frames.append(frame)
     video = write_video(tmp_path / "walk.mp4", frames, fps=15.0)
     out = tmp_path / "cost.json"
-    cmd = [sys.executable, "bench/motion_crop_cost.py", "--video", str(video), "--repeats", "2"]
+    cmd = [sys.executable, "-m", "bench.motion_crop_cost", "--video", str(video), "--repeats", "2"]
     subprocess.run([*cmd, "--out", str(out)], cwd=REPO, check=True, capture_output=True)
     result = json.loads(out.read_text())
     assert result["video"] == {"path": str(video), "frames": 30, "size": [320, 240]}
@@ -35,6 +35,6 @@ def test_the_cost_of_the_crop_is_measured_beside_the_whole_frame(tmp_path: Path)
 
 
 def test_a_missing_video_is_a_clear_error(tmp_path: Path) -> None:
-    cmd = [sys.executable, "bench/motion_crop_cost.py", "--video", str(tmp_path / "no.mp4")]
+    cmd = [sys.executable, "-m", "bench.motion_crop_cost", "--video", str(tmp_path / "no.mp4")]
     done = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True)
     assert done.returncode != 0 and "not found" in done.stderr

@@ -1,27 +1,48 @@
-"""bench/report.py renders docs/BENCHMARKS.md from result JSONs: figures in, 'not run' out."""
+"""bench.report renders docs/BENCHMARKS.md from result JSONs: figures in, 'not run' out.
+
+Also bench.common's commit provenance: a result is never written without a real commit.
+"""
 
 from __future__ import annotations
 
-import importlib
 import json
+import re
+import subprocess
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+from bench import common, report
+from bench.report.alerts import transport_text
+from bench.report.ingest import ingest_reading, sse_load_cell
+from bench.report.kd_partial import gap_text, upfall_reading
+from bench.report.kd_tables import swept
+from bench.report.markdown import fill
+from bench.report.soak import worst_load_text
+from cloud.training.report import ModelName, RunReport
+
 MACHINE = {"cpu": "Test CPU", "cores": 2, "python": "3.11.7", "loadavg": [1.5, 1.0, 0.5]}
-
-
-@pytest.fixture
-def report(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
-    monkeypatch.syspath_prepend(str(REPO))  # bench/ is a folder of scripts, not installed
-    return importlib.import_module("bench.report")
 
 
 def write(folder: Path, name: str, record: dict) -> None:
     base = {"benchmark": name, "command": f"python bench/{name[:-5]}.py", "machine": MACHINE}
     (folder / name).write_text(json.dumps({**base, **record}))
+
+
+def run_report(**fields: object) -> dict:
+    """A seed's run report as kd_quality writes it: minimal, plus what a test sets."""
+    entry = {"accuracy_window": 0.5, "accuracy_clip": 0.5, "macro_f1": 0.5, "params": 10,
+             "macs": 100}  # fmt: skip
+    gate = {"teacher_better": True, "teacher_val_f1": 0.6, "student_val_f1": 0.5, "message": ""}
+    models = dict.fromkeys(
+        (ModelName.TEACHER, ModelName.STUDENT_SCRATCH, ModelName.STUDENT_KD), entry
+    )
+    body = {"exported": "student_kd", "teacher_gate": gate, **models, "timing": {}, **fields}
+    return RunReport.model_validate(body).as_json()
+
+
+def seed(number: int, **fields: object) -> dict:
+    return {"seed": number, "report": run_report(**fields)}
 
 
 def soak_record() -> dict:
@@ -116,7 +137,7 @@ def alert_record() -> dict:
     }
 
 
-def test_renders_figures_from_json_and_not_run_for_the_rest(report, tmp_path: Path) -> None:
+def test_renders_figures_from_json_and_not_run_for_the_rest(tmp_path: Path) -> None:
     results, img = tmp_path / "results", tmp_path / "img"
     results.mkdir()
     write(results, "soak.json", soak_record())
@@ -139,7 +160,7 @@ def test_renders_figures_from_json_and_not_run_for_the_rest(report, tmp_path: Pa
     assert sorted(p.name for p in img.glob("*.png")) == ["alert_latency.png", "soak.png"]
 
 
-def test_the_window_phase_table_shows_each_recipe_phase_by_phase(report, tmp_path: Path) -> None:
+def test_the_window_phase_table_shows_each_recipe_phase_by_phase(tmp_path: Path) -> None:
     def run(hop: float, draws: int, jitter: float, caught: list[bool]) -> dict:
         phases = [
             {"phase": k, "caught": c, "latency_s": 0.8 + k / 10 if c else None, "false_alarms": 0}
@@ -175,7 +196,7 @@ def test_the_window_phase_table_shows_each_recipe_phase_by_phase(report, tmp_pat
     ) in doc
 
 
-def test_an_unknown_result_shape_still_shows_its_figures(report, tmp_path: Path) -> None:
+def test_an_unknown_result_shape_still_shows_its_figures(tmp_path: Path) -> None:
     write(
         tmp_path,
         "bad_inputs.json",
@@ -200,9 +221,9 @@ def kd_summary(acc: dict[str, float]) -> dict:
     return {**summary, "teacher_kind": "pose", "chosen_kd": chosen}
 
 
-def test_every_kd_result_is_rendered_split_by_split(report, tmp_path: Path) -> None:
+def test_every_kd_result_is_rendered_split_by_split(tmp_path: Path) -> None:
     acc = {"teacher": 0.9, "student_scratch": 0.6, "student_kd": 0.7, "student_kd_unlabeled": 0.75}
-    split = {"test_where": "subject=gmdcsa:S1", "val_where": None, "per_seed": [{"seed": 0}]}
+    split = {"test_where": "subject=gmdcsa:S1", "val_where": None, "per_seed": [seed(0)]}
     record = {
         "settings": {"seeds": [0, 1]},
         "splits": {"loso_S1": {**split, "summary": kd_summary(acc)}},
@@ -237,8 +258,8 @@ def sized_summary(params: int, latency: float, acc: float, std: float) -> dict:
     return {"student_scratch": student, "student_kd": kd, "goals": {}}
 
 
-def test_other_student_sizes_get_a_table_and_plot_of_their_own(report, tmp_path: Path) -> None:
-    split = {"test_where": "trial=3", "val_where": None, "per_seed": [{"seed": 0}]}
+def test_other_student_sizes_get_a_table_and_plot_of_their_own(tmp_path: Path) -> None:
+    split = {"test_where": "trial=3", "val_where": None, "per_seed": [seed(0)]}
     for name, size, latency, acc in (
         ("kd_upfall_pose.json", 32, 1.1, 0.60),
         ("kd_upfall_pose_s64.json", 64, 3.9, 0.55),
@@ -280,13 +301,12 @@ def shared_summary(kd_acc: float, unl_acc: float | None, unl_auc: float | None) 
     return summary
 
 
-def test_shares_of_unlabelled_video_get_a_table_and_plot(report, tmp_path: Path) -> None:
+def test_shares_of_unlabelled_video_get_a_table_and_plot(tmp_path: Path) -> None:
     for name, share, acc, auc, videos in (
         ("kd_fall_pose_loso.json", None, 0.75, 0.80, None),
         ("kd_fall_pose_loso_u25.json", 0.25, 0.65, 0.62, 2),
     ):
-        seeds = [{"seed": s, "report": {"unlabeled_videos": videos} if videos else {}}
-                 for s in range(3)]  # fmt: skip
+        seeds = [seed(s, **({"unlabeled_videos": videos} if videos else {})) for s in range(3)]
         split = {"test_where": "subject=S2", "val_where": None, "per_seed": seeds,
                  "summary": shared_summary(0.62, acc, auc)}  # fmt: skip
         other = {**split, "summary": shared_summary(0.62, acc - 0.1, auc - 0.1)}
@@ -309,24 +329,27 @@ def test_shares_of_unlabelled_video_get_a_table_and_plot(report, tmp_path: Path)
     assert "### `kd_fall_pose_loso_u25.json`" not in doc  # not rendered again as a kd result
 
 
-def test_a_twin_on_the_motion_crop_is_set_beside_its_base(report, tmp_path: Path) -> None:
+def test_a_twin_on_the_motion_crop_is_set_beside_its_base(tmp_path: Path) -> None:
     for name, kd_acc, unl_acc, unl_auc, settings in (
         ("kd_upfall_pose.json", 0.62, 0.70, 0.9, {}),
         ("kd_upfall_pose_crop.json", 0.72, 0.80, 0.95, {"student_crop": "motion"}),
     ):
-        split = {"test_where": "trial=3", "val_where": None, "per_seed": [{"seed": 0}]}
+        split = {"test_where": "trial=3", "val_where": None, "per_seed": [seed(0)]}
         splits = {
             "a": {**split, "summary": shared_summary(kd_acc, unl_acc, unl_auc)},
             "b": {**split, "summary": shared_summary(kd_acc - 0.1, unl_acc - 0.1, 0.7)},
         }
         write(tmp_path, name, {"settings": {"seeds": [0], **settings}, "splits": splits})
     cost = {"per_frame_us": {"whole_frame": 400.0, "motion_crop": 520.0}, "crop_over_whole": 1.3}
-    write(tmp_path, "motion_crop_cost.json", {**cost, "video": {"size": [640, 480], "frames": 9}})
+    video = {"path": "/data/clip.mp4", "size": [640, 480], "frames": 9}
+    record = {**cost, "video": video, "settings": {"repeats": 3}, "opencv_threads": 1}
+    write(tmp_path, "motion_crop_cost.json", record)
 
     doc = report.render(tmp_path, tmp_path / "img")
 
     section = doc[doc.index("## Motion crop") :]
     assert "takes 400 µs for the whole frame and 520 µs with the crop (1.30x" in section
+    assert "the median of 3 passes over the 9 frames of `clip.mp4`, OpenCV on 1 thread" in section
     assert "| `a` | student, KD | 0.620 | 0.720 | 0.580 | 0.580 |" in section
     assert "| `b` | student, KD + unlabelled held-out video | 0.600 | 0.700 | 0.700 | 0.700 |" in (
         section
@@ -338,8 +361,8 @@ def test_a_twin_on_the_motion_crop_is_set_beside_its_base(report, tmp_path: Path
     assert "### `kd_upfall_pose_crop.json`" not in doc  # not rendered again as a kd result
 
 
-def test_a_merged_result_names_every_run_it_came_from(report, tmp_path: Path) -> None:
-    split = {"test_where": "subject=S1", "val_where": None, "per_seed": [{"seed": 0}],
+def test_a_merged_result_names_every_run_it_came_from(tmp_path: Path) -> None:
+    split = {"test_where": "subject=S1", "val_where": None, "per_seed": [seed(0)],
              "summary": shared_summary(0.62, None, None)}  # fmt: skip
     sources = [
         {"command": "python kd.py --seeds 0", "commit": "aaaaaaaaaaaa", "finished_at": "t0",
@@ -356,3 +379,168 @@ def test_a_merged_result_names_every_run_it_came_from(report, tmp_path: Path) ->
         "Merged from 2 runs: `python kd.py --seeds 0` (t0, commit aaaaaaaaaa; seed 0); "
         "`python kd.py --seeds 1 2` (t1, commit bbbbbbbbbb; seeds 1, 2)."
     ) in doc
+
+
+# -- the committed document ----------------------------------------------------------------
+
+
+def test_the_committed_benchmarks_md_is_what_bench_results_render(tmp_path: Path) -> None:
+    committed = common.REPO / "docs" / "BENCHMARKS.md"
+
+    doc = report.render(common.RESULTS, tmp_path / "img")
+
+    assert doc.encode() == committed.read_bytes(), (
+        "docs/BENCHMARKS.md is not what bench/results and bench/report/templates render: "
+        "run `python -m bench.report` and commit the result"
+    )
+    drawn = sorted(p.name for p in (tmp_path / "img").glob("*.png"))
+    assert sorted(re.findall(r"\]\(img/([^)]+)\)", doc)) == drawn
+    assert all((committed.parent / "img" / name).exists() for name in drawn)
+
+
+def test_a_template_must_be_given_each_placeholder_and_no_other() -> None:
+    with pytest.raises(KeyError, match=r"missing \['table'\], unknown \['tabel'\]"):
+        fill("faults.md", tabel="", survived=1, of=1)
+
+
+def test_a_kd_run_swept_unless_its_settings_say_otherwise_old_or_new() -> None:
+    assert swept({"sweep": True}) and not swept({"sweep": False})  # settings from now on
+    assert swept({"no_sweep": False}) and not swept({"no_sweep": True})  # the results here
+    assert swept({})
+
+
+# -- sentences the numbers decide ----------------------------------------------------------
+
+
+def synthetic_record(scratch: float, kd: float, teacher_better: bool) -> dict:
+    """kd_synthetic.json with one split and one seed: the students' clip accuracy given."""
+    acc = {ModelName.TEACHER: 0.45, ModelName.STUDENT_SCRATCH: scratch, ModelName.STUDENT_KD: kd}
+    summary: dict = {m: {"accuracy_clip": {"mean": a, "std": None, "n": 1}} for m, a in acc.items()}
+    summary |= {"goals": {}, "teacher_better_on_val": [teacher_better], "chosen_kd": []}
+    split = {"test_where": "group=4", "val_where": "group=3", "per_seed": [seed(0)],
+             "summary": summary}  # fmt: skip
+    return {"settings": {"seeds": [0], "clips_per_class": 50}, "splits": {"group_4": split}}
+
+
+def test_the_synthetic_reading_says_what_kd_did_with_its_sign(tmp_path: Path) -> None:
+    write(tmp_path, "kd_synthetic.json", synthetic_record(0.287, 0.300, teacher_better=True))
+    gained = report.render(tmp_path, tmp_path / "img")
+    write(tmp_path, "kd_synthetic.json", synthetic_record(0.300, 0.238, teacher_better=False))
+    lost = report.render(tmp_path, tmp_path / "img")
+    write(tmp_path, "kd_synthetic.json", synthetic_record(0.300, 0.3004, teacher_better=True))
+    level = report.render(tmp_path, tmp_path / "img")
+
+    assert "KD gained 1.3 points of clip accuracy over the student without KD." in gained
+    assert "validated better than the student in every seed (the gate passes)" in gained
+    assert "KD lost 6.2 points of clip accuracy against the student without KD." in lost
+    assert "The teacher did not validate better than the student in every seed." in lost
+    assert "KD left the student's clip accuracy unchanged" in level
+    for doc in (gained, lost, level):
+        assert "ad-hoc" not in doc and "soft labels add little" not in doc
+
+
+def upfall_evals(trial_teacher: float, trial_student: float, camera_teacher: float) -> dict:
+    def scores(acc: float) -> dict:
+        return {"accuracy_clip": acc, "macro_f1": acc, "per_class_recall": dict.fromkeys("abcd")}
+
+    return {
+        ("trial", ModelName.TEACHER): scores(trial_teacher),
+        ("trial", ModelName.STUDENT_SCRATCH): scores(trial_student),
+        ("camera", ModelName.TEACHER): scores(camera_teacher),
+        ("camera", ModelName.STUDENT_SCRATCH): None,
+    }
+
+
+def test_the_partial_upfall_reading_reads_the_teachers_side_of_each_gap() -> None:
+    worse = upfall_reading(upfall_evals(0.818, 0.591, 0.061), {ModelName.TEACHER: 0.9})
+    better = upfall_reading(upfall_evals(0.50, 0.60, 0.40), {})
+
+    assert "teacher's clip accuracy is 82%, 23 points above the student's without KD" in worse
+    assert "across cameras it is 6%, 19 points below chance (25%, 1 of 4 classes)" in worse
+    assert "best validation macro-F1 there was 0.900, its macro-F1 on the test camera 0.061" in (
+        worse
+    )
+    assert "50%, 10 points below the student's without KD (60%)" in better
+    assert "across cameras it is 40%, 15 points above chance" in better
+    assert "validation" not in better  # no training log, nothing said of it
+    assert "collapses" not in worse + better and "as the brief warned" not in worse + better
+    assert gap_text(0.5, 0.504) == "level with"
+
+
+def ingest_run(rate: int, published: float, stored: float) -> dict:
+    return {"settings": {"rate": rate}, "mqtt_publish_rate": published,
+            "mqtt_events_per_s": stored, "sse_latency_under_load_ms_p50": 2009.0,
+            "sse_latency_under_load_ms_p95": 3064.0}  # fmt: skip
+
+
+def test_the_ingest_reading_says_which_rate_fell_behind() -> None:
+    kept, behind = ingest_run(5000, 4999.4, 4999.4), ingest_run(8000, 7997.2, 7359.2)
+
+    text = ingest_reading({"ingest.json": kept, "ingest_rate8000.json": behind})
+
+    assert text == (
+        "Reading: with 5,000/s offered the ingest kept up with the 4,999/s published; with "
+        "8,000/s offered (7,997/s published) the ingest stored about 7,359/s and fell behind."
+    )
+    assert sse_load_cell(behind) == "2.0 / 3.1 s (backlog)"
+    assert sse_load_cell(kept) == "2.0 / 3.1 s"  # slow, but not behind: no backlog claimed
+
+
+def test_the_transport_sentence_follows_the_counts() -> None:
+    counts = {"alerts_printed": 8, "falls_scripted": 12, "falls_detected": 6, "false_alarms": 2}
+
+    missed = transport_text({**counts, "alerts_printed_and_streamed": 8})
+    clean = transport_text({**counts, "alerts_printed_and_streamed": 8, "falls_detected": 12,
+                            "false_alarms": 0})  # fmt: skip
+    lost = transport_text({**counts, "alerts_printed_and_streamed": 7})
+
+    assert missed.endswith("(8) reached the stream, so the misses and false alarms arose on the "
+                           "edge, before the transport.")  # fmt: skip
+    assert clean == "Every fall alert an agent printed (8) reached the stream."
+    assert lost == "Only 7 of the 8 fall alerts the agents printed reached the stream."
+
+
+def test_the_soak_reading_says_whether_the_worst_minute_was_the_busiest() -> None:
+    lag = [{"minute": m} for m in range(3)]
+    samples = [{"t_s": 60.0 * m + 1, "loadavg_1m": load} for m, load in enumerate((9.0, 11.0, 4.0))]
+    record = {"lag_by_minute": lag, "samples": samples}
+
+    assert worst_load_text(record, 1) == "11.0, the highest of the run"
+    assert worst_load_text(record, 0) == "9.0, below the run's highest (11.0, minute 1)"
+
+
+# -- bench.common: the commit a result records ---------------------------------------------
+
+
+def test_git_commit_fails_loudly_outside_a_repository(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path.parent))  # no repo above it
+    with pytest.raises(RuntimeError, match=r"`git rev-parse HEAD` failed in .* \(exit 128\)"):
+        common.git_commit(tmp_path)
+
+
+def test_git_commit_refuses_a_repository_without_commits(tmp_path: Path, monkeypatch) -> None:
+    # There `git rev-parse HEAD` prints "HEAD": what results used to record as their commit.
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path.parent))
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    with pytest.raises(RuntimeError, match="rev-parse HEAD"):
+        common.git_commit(tmp_path)
+
+
+def test_git_commit_refuses_output_that_is_not_a_commit(monkeypatch) -> None:
+    done = subprocess.CompletedProcess(["git"], 0, stdout="HEAD\n", stderr="")
+    monkeypatch.setattr(common.subprocess, "run", lambda *a, **k: done)
+    with pytest.raises(RuntimeError, match="printed 'HEAD', not a commit id"):
+        common.git_commit()
+
+
+def test_git_commit_names_this_checkout() -> None:
+    assert re.fullmatch(r"[0-9a-f]{40}", common.git_commit())
+
+
+def test_no_result_is_written_without_a_commit(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(common, "COMMIT_AT_START", None)
+    monkeypatch.setattr(common, "_NO_COMMIT_BECAUSE", "`git rev-parse HEAD` failed (exit 128)")
+    out = tmp_path / "results" / "x.json"
+    with pytest.raises(RuntimeError, match="must name the commit it ran: `git rev-parse HEAD`"):
+        common.write_result("x.json", {"n": 1}, out=out)
+    assert not out.exists() and not out.parent.exists()

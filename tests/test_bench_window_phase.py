@@ -10,12 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from bench.window_phase import parse_recipe, score_phase
 from shared.video import probe_video
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-from bench.window_phase import parse_recipe, score_phase  # noqa: E402
 
 FALL = {"start_s": 12.0, "end_s": 14.0}
 
@@ -57,7 +55,7 @@ def test_a_recipe_is_hop_draws_and_jitter() -> None:
 def test_the_benchmark_plays_every_phase_to_the_agent(tmp_path: Path) -> None:
     out = tmp_path / "phase.json"
     cmd = [
-        sys.executable, "bench/window_phase.py", "--recipe", "0.5:2:0.25", "--epochs", "1",
+        sys.executable, "-m", "bench.window_phase", "--recipe", "0.5:2:0.25", "--epochs", "1",
         "--clips-per-class", "6", "--phases", "2", "--size", "64", "--work", str(tmp_path),
         "--out", str(out),
     ]  # fmt: skip

@@ -9,17 +9,16 @@ or fail under VIGIL_REQUIRE_SERVICES=1. Screenshots go to test-artifacts/browser
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "cloud"))  # the cloud harness
-
-from browser_kit import Dashboard, dashboard_settings, missing  # noqa: E402
-from service_harness import ServerThread, database_for, free_port  # noqa: E402
+from shared.loopback import free_port
+from tests.kit.browser import Dashboard, dashboard_settings
+from tests.kit.outcomes import missing
+from tests.kit.service import ServerThread, database_for
 
 CHROMIUM = Path(os.environ.get("VIGIL_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [

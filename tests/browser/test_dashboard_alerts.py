@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from browser_kit import (
+from tests.kit.browser import (
     Dashboard,
     expect,
     publish_over_mqtt,
@@ -15,8 +15,8 @@ from browser_kit import (
     snap,
     viewer_token,
 )
-from service_factories import make_event
-from service_harness import wait_for
+from tests.kit.factories import make_event
+from tests.kit.outcomes import wait_for
 
 
 def test_a_fall_raises_a_banner_until_acknowledged(

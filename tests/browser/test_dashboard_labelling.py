@@ -8,12 +8,12 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from browser_kit import Dashboard, expect, register_room, sign_in, snap, viewer_token
-from service_factories import TestDevice, make_clip_meta
-from service_harness import Server, wait_for
-
 from shared.synth import render_clip
 from shared.video import write_video
+from tests.kit.browser import Dashboard, expect, register_room, sign_in, snap, viewer_token
+from tests.kit.factories import TestDevice, make_clip_meta
+from tests.kit.outcomes import wait_for
+from tests.kit.service import Server
 
 SIZE, SECONDS, FPS = 32, 2.0, 8.0
 

@@ -9,7 +9,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from browser_kit import (
+
+from shared.loopback import free_port
+from tests.kit.browser import (
     Dashboard,
     dashboard_settings,
     expect,
@@ -19,8 +21,9 @@ from browser_kit import (
     snap,
     viewer_token,
 )
-from service_factories import make_event
-from service_harness import ServerThread, free_port, wait_for
+from tests.kit.factories import make_event
+from tests.kit.outcomes import wait_for
+from tests.kit.service import ServerThread
 
 TIMELINE_DEADLINE_MS = 2000
 

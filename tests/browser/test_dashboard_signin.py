@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from browser_kit import Dashboard, expect, register_room, sign_in, snap, viewer_token
+from tests.kit.browser import Dashboard, expect, register_room, sign_in, snap, viewer_token
 
 
 def try_token(page: Any, token: str) -> None:

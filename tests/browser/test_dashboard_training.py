@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser_kit import Dashboard, expect, sign_in, snap
 
 from shared.messages import utc_now
+from tests.kit.browser import Dashboard, expect, sign_in, snap
 
 pytestmark = pytest.mark.slow
 

@@ -11,19 +11,12 @@ from pathlib import Path
 
 import httpx
 import pytest
-from service_factories import mqtt_client
-from service_harness import (
-    CLIP_LIMIT,
-    Server,
-    ServerThread,
-    Webhook,
-    database_for,
-    free_port,
-    start_webhook,
-)
 
 from cloud.service.settings import Settings
+from shared.loopback import free_port
 from shared.topics import model_topic
+from tests.kit.factories import mqtt_client
+from tests.kit.service import CLIP_LIMIT, Server, ServerThread, Webhook, database_for, start_webhook
 
 BACKENDS = ("sqlite", "postgresql")
 

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from service_factories import (
+from sqlalchemy import select
+
+from cloud.service.auth import hash_token
+from cloud.service.db.tables import ApiToken
+from tests.kit.factories import (
     SseListener,
     create_random_device,
     create_viewer,
     make_clip_meta,
     make_event,
 )
-from service_harness import Server
-from sqlalchemy import select
-
-from cloud.service.auth import hash_token
-from cloud.service.db.tables import ApiToken
+from tests.kit.service import Server
 
 
 def test_no_token_or_an_unknown_one_is_401(server: Server) -> None:

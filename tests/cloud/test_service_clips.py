@@ -7,8 +7,13 @@ import json
 import os
 from pathlib import Path
 
-from service_factories import create_random_device, create_viewer, make_clip_meta, write_test_video
-from service_harness import CLIP_LIMIT, Server
+from tests.kit.factories import (
+    create_random_device,
+    create_viewer,
+    make_clip_meta,
+    write_test_video,
+)
+from tests.kit.service import CLIP_LIMIT, Server
 
 
 def upload(server: Server, device, meta: dict, video: bytes):  # noqa: ANN001, ANN201

@@ -8,8 +8,14 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from service_factories import create_random_device, create_viewer, make_clip_meta, write_test_video
-from service_harness import Server
+
+from tests.kit.factories import (
+    create_random_device,
+    create_viewer,
+    make_clip_meta,
+    write_test_video,
+)
+from tests.kit.service import Server
 
 
 def test_the_page_and_its_files_are_served_with_a_strict_policy(server: Server) -> None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from service_factories import (
+from shared.topics import device_topic
+from tests.kit.factories import (
     SseListener,
     create_random_device,
     create_viewer,
@@ -14,9 +15,8 @@ from service_factories import (
     publish,
     subscribe,
 )
-from service_harness import Server, wait_for
-
-from shared.topics import device_topic
+from tests.kit.outcomes import wait_for
+from tests.kit.service import Server
 
 
 def events_of(server: Server, device_id: str) -> list[dict]:

@@ -7,7 +7,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from service_harness import database_for
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -16,6 +15,7 @@ from cloud.service.db.session import make_engine, migrate, session_factory
 from cloud.service.db.tables import TrainingJob
 from cloud.service.schemas import TrainingJobCreate
 from shared.messages import utc_now
+from tests.kit.service import database_for
 
 JOBS = 40
 CLAIMERS = 4

@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from service_factories import SseListener, create_random_device, create_viewer, make_event
-from service_harness import Server
 
 from cloud.service.live_relay import PgListener
 from cloud.service.services import build_services
 from shared.messages import ActionEvent
+from tests.kit.factories import SseListener, create_random_device, create_viewer, make_event
+from tests.kit.service import Server
 
 
 def test_events_stored_by_another_process_reach_the_stream(server: Server, tmp_path: Path) -> None:

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from service_harness import database_for
 from sqlalchemy import Engine, inspect
 
 from cloud.service.db.session import make_engine, migrate
 from cloud.service.db.tables import Base
+from tests.kit.service import database_for
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -18,10 +18,11 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
-from service_harness import free_port, wait_for
 
 from cloud.service.cli import register
 from cloud.service.mosquitto import password_line, verify_password_line
+from shared.loopback import free_port
+from tests.kit.outcomes import wait_for
 
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 ROOT = "vigil"

@@ -12,7 +12,10 @@ from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
-from service_factories import (
+
+from shared.messages import ModelAnnouncement, utc_now
+from shared.topics import model_topic
+from tests.kit.factories import (
     TestDevice,
     create_random_device,
     create_viewer,
@@ -20,10 +23,8 @@ from service_factories import (
     mqtt_client,
     subscribe,
 )
-from service_harness import Server, wait_for
-
-from shared.messages import ModelAnnouncement, utc_now
-from shared.topics import model_topic
+from tests.kit.outcomes import wait_for
+from tests.kit.service import Server
 
 pytestmark = pytest.mark.slow
 
@@ -117,7 +118,7 @@ def test_the_job_films_the_actions_asked_for_with_the_augmentation_draws_asked_f
 
     job, _ = trained
     run = server.settings.data_dir / "jobs" / job["id"] / "run"
-    assert json.loads((run / "run.json").read_text())["identity"]["num_draws"] == 3
+    assert json.loads((run / "run.json").read_text())["identity"]["params"]["augment_draws"] == 3
     with server.services.sessions.begin() as session:
         model = server.services.registry.get(session, job["model_version"])
         artifact = server.services.registry.artifact_path(model)

@@ -14,22 +14,20 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from deploy_harness import (
+
+from shared.loopback import free_port, port_open
+from tests.kit.deploy import (
     CLOUD_USER,
     MOSQUITTO_DIR,
     ROOT,
     Broker,
     Session,
-    add_users,
     connect,
-    find_tool,
-    free_port,
-    missing,
-    port_open,
     shipped_config,
     start_broker,
-    wait_for,
 )
+from tests.kit.mosquitto import add_users, find_tool
+from tests.kit.outcomes import missing, wait_for
 
 SITE = "rosehill"
 PASSWORDS = {

@@ -17,7 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from deploy_harness import REPO, missing
+
+from tests.kit.deploy import REPO
+from tests.kit.outcomes import missing
 
 SECRETS = {
     "POSTGRES_PASSWORD": "pg-test-password-0123",

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from deploy_harness import DEPLOY, REPO
+
+from tests.kit.deploy import DEPLOY, REPO
 
 DOCKERFILES = {kind: DEPLOY / f"Dockerfile.{kind}" for kind in ("service", "worker", "edge")}
 PINNED_IMAGE = re.compile(r"^[a-z0-9./_-]+:\d[\w.-]*(@sha256:[0-9a-f]{64})?$|@sha256:[0-9a-f]{64}$")

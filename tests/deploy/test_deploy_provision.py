@@ -19,17 +19,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from deploy_harness import (
-    CLOUD_USER,
-    DEPLOY,
-    ROOT,
-    Broker,
-    always_model,
-    connect,
-    free_port,
-    start_broker,
-    wait_for,
-)
+
+from shared.loopback import free_port
+from tests.kit.deploy import CLOUD_USER, DEPLOY, ROOT, Broker, always_model, connect, start_broker
+from tests.kit.outcomes import wait_for
 
 pytest.importorskip("fastapi", reason="the cloud service needs the cloud extra")
 

@@ -13,7 +13,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from deploy_harness import DEPLOY
+
+from tests.kit.deploy import DEPLOY
 
 UNIT = DEPLOY / "systemd" / "vigil-edge.service"
 VIGIL_BIN = "/opt/vigil/venv/bin/vigil"

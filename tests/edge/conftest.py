@@ -6,7 +6,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from edge_testkit import CloudStub, Signer, colour_model
+
+from tests.kit.edge import CloudStub, Signer, colour_model
 
 
 @pytest.fixture(scope="session")

@@ -7,10 +7,10 @@ from pathlib import Path
 import numpy as np
 import onnx
 import pytest
-from edge_testkit import COLOURS_RGB, LABELS, SPEC, bgr, colour_model
 
 from edge.backend import ModelHolder, ModelLoadError, OnnxBackend, as_probabilities
 from shared.preprocess import window_to_input
+from tests.kit.edge import COLOURS_RGB, LABELS, SPEC, bgr, colour_model
 
 
 def window_of(label: str) -> np.ndarray:

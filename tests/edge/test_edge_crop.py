@@ -9,7 +9,6 @@ import threading
 from pathlib import Path
 
 import numpy as np
-from edge_testkit import COLOURS_RGB, SPEC, bgr, colour_model
 
 from edge.agent import Agent
 from edge.capture import CaptureWorker, FrameQueue
@@ -19,6 +18,7 @@ from shared.messages import ActionEvent
 from shared.motion_crop import MotionCropSpec, crop_boxes, crop_frame
 from shared.preprocess import downsample_frame
 from shared.video import read_video, write_video
+from tests.kit.edge import COLOURS_RGB, SPEC, bgr, colour_model
 
 # No margin and a small minimum box, so that the crop around the red block is mostly red.
 CROP = MotionCropSpec(margin=0.0, min_scale=0.2)

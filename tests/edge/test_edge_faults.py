@@ -10,26 +10,26 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from edge_testkit import (
-    BackgroundAgent,
-    CloudStub,
-    LineReader,
-    Mosquitto,
-    MqttRecorder,
-    Signer,
-    colour_model,
-    colour_video,
-    free_port,
-    publish,
-    spawn_agent,
-    wait_for,
-)
 
 from edge.agent import Agent
 from edge.config import load_settings
 from edge.outbox import OutboxStore
+from shared.loopback import free_port
 from shared.messages import ActionEvent, Heartbeat
 from shared.topics import device_topic, model_topic
+from tests.kit.edge import (
+    BackgroundAgent,
+    CloudStub,
+    LineReader,
+    MqttRecorder,
+    Signer,
+    colour_model,
+    colour_video,
+    publish,
+    spawn_agent,
+)
+from tests.kit.mosquitto import Mosquitto
+from tests.kit.outcomes import wait_for
 
 pytestmark = pytest.mark.services
 

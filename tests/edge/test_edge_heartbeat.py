@@ -6,7 +6,6 @@ import threading
 from pathlib import Path
 
 import pytest
-from edge_testkit import CloudStub, Signer, colour_model, wait_for
 
 from edge.config import HttpConfig
 from edge.emit import DeviceIdentity
@@ -16,6 +15,8 @@ from edge.stats import AgentStats, percentile_ms
 from edge.transport.http import CloudClient, HttpTransport
 from shared.messages import DeviceState, ModelAnnouncement
 from shared.topics import model_topic
+from tests.kit.edge import CloudStub, Signer, colour_model
+from tests.kit.outcomes import wait_for
 
 
 def test_percentiles_in_milliseconds() -> None:

@@ -9,18 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from edge_testkit import (
-    BackgroundAgent,
-    CloudStub,
-    LineReader,
-    MqttRecorder,
-    Signer,
-    colour_model,
-    colour_video,
-    publish,
-    spawn_agent,
-    wait_for,
-)
 
 from edge.agent import Agent
 from edge.config import EdgeSettings, load_settings
@@ -35,6 +23,18 @@ from shared.messages import (
     utc_now,
 )
 from shared.topics import device_topic, model_topic
+from tests.kit.edge import (
+    BackgroundAgent,
+    CloudStub,
+    LineReader,
+    MqttRecorder,
+    Signer,
+    colour_model,
+    colour_video,
+    publish,
+    spawn_agent,
+)
+from tests.kit.outcomes import wait_for
 
 pytestmark = pytest.mark.services
 

@@ -9,9 +9,8 @@ import sys
 import textwrap
 from pathlib import Path
 
-from edge_testkit import REPO
-
 from edge.outbox import ItemKind, OutboxItem, OutboxStore, sweep_orphan_clips
+from tests.kit.edge import REPO
 
 
 def event(key: str, critical: bool = False) -> OutboxItem:

@@ -14,21 +14,21 @@ from typing import Any
 
 import cv2
 import pytest
-from edge_testkit import (
+
+from edge.agent import Agent, AgentError
+from edge.config import EdgeSettings, load_settings
+from shared.cli import main as vigil
+from shared.loopback import free_port
+from shared.messages import ActionEvent, ClipMeta, Heartbeat
+from tests.kit.edge import (
     UNSURE_RGB,
     BackgroundAgent,
     CloudStub,
     Signer,
     colour_model,
     colour_video,
-    free_port,
-    wait_for,
 )
-
-from edge.agent import Agent, AgentError
-from edge.config import EdgeSettings, load_settings
-from shared.cli import main as vigil
-from shared.messages import ActionEvent, ClipMeta, Heartbeat
+from tests.kit.outcomes import wait_for
 
 SCENARIO = [("walking", 3.0), ("falling", 1.0), ("lying_on_floor", 4.0), ("no_person", 2.0)]
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from edge_testkit import CloudStub, Signer, colour_model
 
 from edge.backend import ModelHolder, OnnxBackend
 from edge.config import HttpConfig
 from edge.stats import AgentStats
 from edge.transport.http import CloudClient
 from edge.updater import ModelCache, ModelRejected, ModelUpdater, load_public_key, verify_artifact
+from tests.kit.edge import CloudStub, Signer, colour_model
 
 GOOD = colour_model("test-2")
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from fault_scenarios import (
+
+from tests.kit.fault_scenarios import (
     FaultReport,
     Rig,
     agent_killed,

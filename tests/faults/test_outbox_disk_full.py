@@ -11,9 +11,9 @@ import uuid
 from pathlib import Path
 
 import pytest
-from fault_kit import fill, free_bytes
 
 from edge.outbox import RESERVE_BYTES, ItemKind, OutboxItem, OutboxStore
+from tests.kit.faults import fill, free_bytes
 
 pytestmark = pytest.mark.services
 

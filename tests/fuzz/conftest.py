@@ -1,20 +1,16 @@
 """The fuzzers' service: one real `vigil serve` (PostgreSQL, Mosquitto) per module.
 
 `VIGIL_FUZZ_EXAMPLES` sets the examples per operation and mode (CI: a few; the long run,
-`python bench/bad_inputs.py`, many more).
+`python -m bench.bad_inputs`, many more).
 """
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "security"))
-
-from security_harness import Callers, Server, make_callers, running_service  # noqa: E402
+from tests.kit.security import Callers, Server, make_callers, running_service
 
 
 @pytest.fixture(scope="module")

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from api_fuzz import caller_for, fuzz_api, fuzz_examples
-from security_harness import Callers, Server
+
+from tests.kit.api_fuzz import caller_for, fuzz_api, fuzz_examples
+from tests.kit.security import Callers, Server
 
 pytestmark = pytest.mark.services
 

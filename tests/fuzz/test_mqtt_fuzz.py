@@ -9,12 +9,12 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from api_fuzz import fuzz_examples
-from mqtt_fuzz import Publisher, publish_storm, valid_message
-from security_harness import Callers, Server, metric
-from service_harness import wait_for
 
 from shared.topics import device_topic
+from tests.kit.api_fuzz import fuzz_examples
+from tests.kit.mqtt_fuzz import Publisher, publish_storm, valid_message
+from tests.kit.outcomes import wait_for
+from tests.kit.security import Callers, Server, metric
 
 pytestmark = pytest.mark.services
 

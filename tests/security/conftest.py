@@ -3,18 +3,11 @@ one per module, with an admin, a viewer and two devices to call it as."""
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-sys.path[:0] = [
-    str(Path(__file__).resolve().parent),
-    str(Path(__file__).resolve().parents[1] / "fuzz"),
-]
-
-from security_harness import Callers, Server, make_callers, running_service  # noqa: E402
+from tests.kit.security import Callers, Server, make_callers, running_service
 
 
 @pytest.fixture(scope="module")

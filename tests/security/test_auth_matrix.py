@@ -9,11 +9,11 @@ import uuid
 import httpx
 import pytest
 from fastapi.routing import iter_route_contexts
-from security_harness import Callers, Server
 from starlette.routing import Mount
 
 from cloud.service.app import create_app
 from cloud.service.settings import Settings
+from tests.kit.security import Callers, Server
 
 pytestmark = pytest.mark.services
 

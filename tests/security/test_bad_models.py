@@ -7,25 +7,21 @@ from __future__ import annotations
 
 import base64
 import json
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import onnx
 import pytest
+from onnx import TensorProto, helper
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "edge"))
-
-from edge_testkit import LABELS, SPEC, CloudStub, Signer, colour_model  # noqa: E402
-from onnx import TensorProto, helper  # noqa: E402
-
-from edge.backend import ModelHolder, OnnxBackend  # noqa: E402
-from edge.config import HttpConfig  # noqa: E402
-from edge.stats import AgentStats  # noqa: E402
-from edge.transport.http import CloudClient  # noqa: E402
-from edge.updater import ModelCache, ModelUpdater, load_public_key  # noqa: E402
-from shared.modelmeta import METADATA_KEY  # noqa: E402
-from shared.preprocess import InputSpec  # noqa: E402
+from edge.backend import ModelHolder, OnnxBackend
+from edge.config import HttpConfig
+from edge.stats import AgentStats
+from edge.transport.http import CloudClient
+from edge.updater import ModelCache, ModelUpdater, load_public_key
+from shared.modelmeta import METADATA_KEY
+from shared.preprocess import InputSpec
+from tests.kit.edge import LABELS, SPEC, CloudStub, Signer, colour_model
 
 VERSION = "test-2"
 

@@ -9,12 +9,12 @@ import time
 
 import psycopg
 import pytest
-from mqtt_fuzz import Publisher, valid_message
-from security_harness import Callers, Server, metric
-from service_harness import wait_for
 from sqlalchemy.engine import make_url
 
 from shared.topics import device_topic
+from tests.kit.mqtt_fuzz import Publisher, valid_message
+from tests.kit.outcomes import wait_for
+from tests.kit.security import Callers, Server, metric
 
 pytestmark = pytest.mark.services
 

@@ -11,7 +11,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from security_harness import Server, free_port
+
+from shared.loopback import free_port
+from tests.kit.security import Server
 
 REPO = Path(__file__).resolve().parents[2]
 

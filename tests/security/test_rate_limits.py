@@ -9,12 +9,12 @@ import uuid
 
 import httpx
 import pytest
-from security_harness import Callers, Server, metric
-from service_factories import make_event
 
 from cloud.service.ratelimit import Bucket, RateLimiter, refilled, wait_for_token
 from edge.config import HttpConfig
 from edge.transport.http import CloudClient
+from tests.kit.factories import make_event
+from tests.kit.security import Callers, Server, metric
 
 SERVER_SETTINGS = {
     "sign_in_failure_burst": 3,

@@ -16,12 +16,12 @@ from pathlib import Path
 
 import httpx
 import pytest
-from security_harness import create_postgres_database, drop_postgres_database, free_port
-from service_harness import wait_for
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "edge"))
-
-from edge_testkit import Mosquitto, colour_model, colour_video  # noqa: E402
+from shared.loopback import free_port
+from tests.kit.edge import colour_model, colour_video
+from tests.kit.mosquitto import Mosquitto
+from tests.kit.outcomes import wait_for
+from tests.kit.postgres import create_postgres_database, drop_postgres_database
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]
 REPO = Path(__file__).resolve().parents[2]

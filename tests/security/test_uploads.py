@@ -10,9 +10,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from security_harness import CLIP_LIMIT, Callers, Server
-from security_harness import upload_clip as upload
-from service_factories import make_clip_meta, write_test_video
+
+from tests.kit.factories import make_clip_meta, write_test_video
+from tests.kit.security import CLIP_LIMIT, Callers, Server
+from tests.kit.security import upload_clip as upload
 
 pytestmark = pytest.mark.services
 

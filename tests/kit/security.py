@@ -1,7 +1,7 @@
 """A real service for the security and fuzz tests: uvicorn on 127.0.0.1, PostgreSQL (the
 production database, and the stricter one about what it stores), the MQTT ingest.
 
-The cloud tests' harness (`tests/cloud/service_harness.py`) starts it; this adds the
+The cloud tests' harness (`tests.kit.service`) starts it; this adds the
 three kinds of caller every check needs: the admin, a viewer and two devices.
 """
 
@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import secrets
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -18,25 +17,17 @@ from typing import Any
 
 import httpx
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "cloud"))
-
-from service_factories import (  # noqa: E402
+from cloud.service.settings import Settings
+from shared.loopback import free_port
+from tests.kit.factories import (
     TestDevice,
     create_random_device,
     create_viewer,
     make_clip_meta,
     random_id,
 )
-from service_harness import (  # noqa: E402
-    CLIP_LIMIT,
-    Server,
-    ServerThread,
-    create_postgres_database,
-    drop_postgres_database,
-    free_port,
-)
-
-from cloud.service.settings import Settings  # noqa: E402
+from tests.kit.postgres import postgres_database
+from tests.kit.service import CLIP_LIMIT, Server, ServerThread
 
 __all__ = ["CLIP_LIMIT", "Callers", "Server", "TestDevice", "random_id", "running_service"]
 
@@ -73,30 +64,29 @@ def running_service(
     postgres_url: str, mqtt_url: str | None, data_dir: Path, **overrides: Any
 ) -> Iterator[Server]:
     """`vigil serve` in-process on a fresh PostgreSQL database; no training worker."""
-    db_url = create_postgres_database(postgres_url)
-    port = free_port()
-    settings = Settings(
-        **{
-            "env": "production",
-            "admin_token": secrets.token_urlsafe(32),
-            "database_url": db_url,
-            "mqtt_url": mqtt_url,
-            "mqtt_topic_root": random_id("sec"),
-            "data_dir": data_dir,
-            "public_base_url": f"http://127.0.0.1:{port}",
-            "dataset_roots": [data_dir / "datasets"],
-            "clip_max_bytes": CLIP_LIMIT,
-            "run_worker": False,
-            **overrides,
-        }
-    )
-    (data_dir / "datasets").mkdir(parents=True, exist_ok=True)
-    running = ServerThread(settings, port)
-    try:
-        yield running.start()
-    finally:
-        running.stop()
-        drop_postgres_database(db_url)
+    with postgres_database(postgres_url) as db_url:
+        port = free_port()
+        settings = Settings(
+            **{
+                "env": "production",
+                "admin_token": secrets.token_urlsafe(32),
+                "database_url": db_url,
+                "mqtt_url": mqtt_url,
+                "mqtt_topic_root": random_id("sec"),
+                "data_dir": data_dir,
+                "public_base_url": f"http://127.0.0.1:{port}",
+                "dataset_roots": [data_dir / "datasets"],
+                "clip_max_bytes": CLIP_LIMIT,
+                "run_worker": False,
+                **overrides,
+            }
+        )
+        (data_dir / "datasets").mkdir(parents=True, exist_ok=True)
+        running = ServerThread(settings, port)
+        try:
+            yield running.start()
+        finally:
+            running.stop()
 
 
 def metric(server: Server, name: str, **labels: str) -> float:

@@ -2,16 +2,57 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from cloud.training.report import ModelName
+
 MODEL_NAMES = {
-    "teacher": "teacher",
-    "student_scratch": "student, no KD",
-    "student_kd": "student, KD",
-    "student_kd_unlabeled": "student, KD + unlabelled",
+    ModelName.TEACHER: "teacher",
+    ModelName.STUDENT_SCRATCH: "student, no KD",
+    ModelName.STUDENT_KD: "student, KD",
+    ModelName.STUDENT_KD_UNLABELED: "student, KD + unlabelled",
 }
-MARKERS = {"teacher": "s", "student_scratch": "o", "student_kd": "^", "student_kd_unlabeled": "v"}
+MARKERS = {
+    ModelName.TEACHER: "s",
+    ModelName.STUDENT_SCRATCH: "o",
+    ModelName.STUDENT_KD: "^",
+    ModelName.STUDENT_KD_UNLABELED: "v",
+}
+Stat = tuple[float | None, float]  # mean (None: not measured), std (0 for one seed)
+
+
+@dataclass(frozen=True)
+class LatencyPoint:
+    """One model of one kd split: where it sits on the accuracy/latency plot."""
+
+    split: str
+    model: ModelName
+    latency_ms: float
+    accuracy: float
+
+
+@dataclass(frozen=True)
+class SizePoint:
+    """One student at one input size: latency, and clip accuracy over seeds."""
+
+    size: int
+    model: ModelName
+    latency_ms: float
+    accuracy: float
+    std: float
+
+
+@dataclass(frozen=True)
+class SharePoint:
+    """The KD + unlabelled student at one share of unlabelled video, and its no-KD baseline."""
+
+    share: float
+    accuracy: Stat
+    auc: Stat
+    scratch_accuracy: Stat
+    scratch_auc: Stat
 
 
 def _pyplot():  # noqa: ANN202 - matplotlib is imported lazily (cloud extra)
@@ -23,25 +64,25 @@ def _pyplot():  # noqa: ANN202 - matplotlib is imported lazily (cloud extra)
     return plt
 
 
-def accuracy_vs_latency(points: list[dict[str, Any]], out: Path) -> Path:
+def accuracy_vs_latency(points: list[LatencyPoint], out: Path) -> Path:
     """Clip accuracy against ONNX window latency: colour = dataset split, marker = model."""
     from matplotlib.lines import Line2D
 
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(8.4, 4.4))
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    splits = list(dict.fromkeys(p["split"] for p in points))
+    splits = list(dict.fromkeys(p.split for p in points))
     colour = {split: colours[n % len(colours)] for n, split in enumerate(splits)}
     for p in points:
         ax.scatter(
-            p["latency_ms"],
-            p["accuracy"],
-            marker=MARKERS[p["model"]],
+            p.latency_ms,
+            p.accuracy,
+            marker=MARKERS[p.model],
             s=60,
-            color=colour[p["split"]],
+            color=colour[p.split],
             alpha=0.85,
         )
-    models = list(dict.fromkeys(p["model"] for p in points))
+    models = list(dict.fromkeys(p.model for p in points))
     handles = [Line2D([], [], ls="", marker="s", color=colour[s], label=s) for s in splits]
     handles += [
         Line2D([], [], ls="", marker=MARKERS[m], color="grey", label=MODEL_NAMES[m]) for m in models
@@ -56,22 +97,22 @@ def accuracy_vs_latency(points: list[dict[str, Any]], out: Path) -> Path:
     return _save(fig, out)
 
 
-def student_size(points: list[dict[str, Any]], out: Path, split: str) -> Path:
+def student_size(points: list[SizePoint], out: Path, split: str) -> Path:
     """Test clip accuracy (mean ± std over seeds) against latency, one line per student kind."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6.4, 4.0))
-    for n, model in enumerate(dict.fromkeys(p["model"] for p in points)):
-        line = sorted((p for p in points if p["model"] == model), key=lambda p: p["size"])
+    for n, model in enumerate(dict.fromkeys(p.model for p in points)):
+        line = sorted((p for p in points if p.model == model), key=lambda p: p.size)
         ax.errorbar(
-            [p["latency_ms"] for p in line],
-            [p["accuracy"] for p in line],
-            yerr=[p["std"] for p in line],
+            [p.latency_ms for p in line],
+            [p.accuracy for p in line],
+            yerr=[p.std for p in line],
             marker=MARKERS[model],
             capsize=3,
             label=MODEL_NAMES[model],
         )
         for p in line if n == 0 else ():  # each size named once, beside the first line
-            ax.annotate(f"{p['size']} px", (p["latency_ms"], p["accuracy"]), fontsize=7,
+            ax.annotate(f"{p.size} px", (p.latency_ms, p.accuracy), fontsize=7,
                         xytext=(4, 4), textcoords="offset points")  # fmt: skip
     ax.set_xlabel("ONNX window latency, ms (one thread)")
     ax.set_ylabel("test clip accuracy")
@@ -81,19 +122,21 @@ def student_size(points: list[dict[str, Any]], out: Path, split: str) -> Path:
     return _save(fig, out)
 
 
-def unlabeled_amount(points: list[dict[str, Any]], out: Path, split: str) -> Path:
+def unlabeled_amount(points: list[SharePoint], out: Path, split: str) -> Path:
     """Clip accuracy and fall AUC of the distilled student against the share of unlabelled
     video (mean ± std over seeds), the student without KD as a dashed line."""
     plt = _pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(8.0, 3.4))
-    line = sorted(points, key=lambda p: p["share"])
+    line = sorted(points, key=lambda p: p.share)
     for ax, key, label in zip(axes, ("accuracy", "auc"), ("test clip accuracy", "fall AUC"),
                               strict=True):  # fmt: skip
-        shown = [p for p in line if p[key][0] is not None]
-        ax.errorbar([p["share"] for p in shown], [p[key][0] for p in shown],
-                    yerr=[p[key][1] for p in shown], marker=MARKERS["student_kd_unlabeled"],
+        stats = [(p.share, getattr(p, key), getattr(p, f"scratch_{key}")) for p in line]
+        shown = [(share, stat) for share, stat, _ in stats if stat[0] is not None]
+        ax.errorbar([share for share, _ in shown], [stat[0] for _, stat in shown],
+                    yerr=[stat[1] for _, stat in shown],
+                    marker=MARKERS[ModelName.STUDENT_KD_UNLABELED],
                     capsize=3, label="KD + unlabelled (share 0: KD only)")  # fmt: skip
-        scratch = [p[f"scratch_{key}"][0] for p in line if p[f"scratch_{key}"][0] is not None]
+        scratch = [base[0] for _, _, base in stats if base[0] is not None]
         if scratch:
             ax.axhline(sum(scratch) / len(scratch), ls="--", color="grey", label="no KD")
         ax.set_xlabel("share of the held-out videos given unlabelled")

@@ -1,16 +1,16 @@
-"""Real processes for the fault-injection tests and `bench/faults.py`, all on 127.0.0.1.
+"""Real processes for the fault-injection tests and `bench.faults`, all on 127.0.0.1.
 
 - `PgCluster`: a PostgreSQL cluster of our own (initdb into a temporary folder, its own
   port, no Unix socket), run as the `postgres` user when we are root; never the machine's
   shared cluster, so that stopping it disturbs nobody.
-- `Broker` (tests/deploy): Mosquitto on the shipped config, ACL and limits, with
+- `Broker` (tests.kit.deploy): Mosquitto on the shipped config, ACL and limits, with
   authentication; here killed, paused and restarted.
 - `CloudProcess`: `vigil serve` in its own process, as deployed (a persistent MQTT session
   for the ingest, as in docker-compose.yml), killed with SIGKILL and started again.
 - `AgentProcess`: `vigil edge run` in its own process; every event it prints is stamped
   with the wall-clock time it was read.
 
-Nothing here decides whether a fault was survived: `fault_scenarios.py` does.
+Nothing here decides whether a fault was survived: `tests.kit.fault_scenarios` does.
 """
 
 from __future__ import annotations
@@ -36,9 +36,11 @@ from typing import Any
 
 import httpx
 import psycopg
-from deploy_harness import CLOUD_USER, Broker, find_tool, start_broker
 
 from shared.loopback import free_port, port_open, wait_until
+from tests.kit.deploy import CLOUD_USER, Broker, start_broker
+from tests.kit.mosquitto import find_tool
+from tests.kit.processes import stop_process
 
 REPO = Path(__file__).resolve().parents[2]
 PG_USER = "postgres"
@@ -282,13 +284,8 @@ class CloudProcess:
         self.proc.wait(10)
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
+        if self.proc is not None:
+            stop_process(self.proc, grace_s=30)
 
     def register(self, site: str, device: str) -> dict[str, Any]:
         """POST /api/v1/devices: the device's token and its Mosquitto password line."""

@@ -7,58 +7,22 @@ the authentication and the ACL under test are the ones a deployment gets.
 
 from __future__ import annotations
 
-import os
 import secrets
 import shutil
-import signal
-import subprocess
 import threading
-import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
 
 import paho.mqtt.client as mqtt
-import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from shared.loopback import free_port, port_open, wait_until  # noqa: F401 (re-exported to tests)
-
-T = TypeVar("T")
+from tests.kit.mosquitto import MosquittoProcess, add_users, stay_root
 
 REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy"
 MOSQUITTO_DIR = DEPLOY / "mosquitto"
 CLOUD_USER = "vigil.cloud"
 ROOT = "vigil"
-
-
-def require_services() -> bool:
-    """The same switch as tests/conftest.py: `.ci/run` sets it where nothing may skip."""
-    return os.environ.get("VIGIL_REQUIRE_SERVICES", "").lower() in ("1", "true", "yes")
-
-
-def missing(reason: str) -> None:
-    """Skip with a clear message, or fail where VIGIL_REQUIRE_SERVICES says it must run."""
-    if require_services():
-        pytest.fail(f"{reason} (VIGIL_REQUIRE_SERVICES is set: tests must not skip it)")
-    pytest.skip(reason)
-
-
-def find_tool(name: str) -> str | None:
-    """A Mosquitto tool on PATH or in the Debian locations (/usr/sbin is often off PATH)."""
-    return shutil.which(name) or next(
-        (p for p in (f"/usr/sbin/{name}", f"/usr/bin/{name}") if Path(p).exists()), None
-    )
-
-
-def wait_for(condition: Callable[[], T], timeout: float, what: str, interval: float = 0.05) -> T:
-    """Poll `condition` until it returns something truthy (returned) or fail after `timeout`."""
-    try:
-        return wait_until(condition, timeout, what, interval)
-    except TimeoutError as exc:
-        pytest.fail(str(exc))
 
 
 def shipped_config(port: int, base: Path) -> str:
@@ -79,71 +43,22 @@ def shipped_config(port: int, base: Path) -> str:
             line = replaced[key]
         lines.append(line)
     assert seen == set(replaced), f"the shipped config lacks {set(replaced) - seen}"
-    # As root, Mosquitto switches to its own user, which cannot read pytest's tmp dir.
-    stay = ["user root"] if os.geteuid() == 0 else []
-    return "\n".join([*stay, *lines]) + "\n"
+    return "\n".join([*stay_root(), *lines]) + "\n"
 
 
-def add_users(passwd: Path, users: dict[str, str]) -> None:
-    """Append password-file lines made by the real `mosquitto_passwd -b`."""
-    tool = find_tool("mosquitto_passwd")
-    if tool is None:
-        missing("mosquitto_passwd is not installed (apt-get install mosquitto)")
-    assert tool is not None
-    if not passwd.exists():
-        passwd.write_text("")
-    for user, password in users.items():
-        subprocess.run([tool, "-b", str(passwd), user, password], check=True, timeout=10)
-
-
-@dataclass
-class Broker:
+class Broker(MosquittoProcess):
     """A Mosquitto on the shipped config; `restart()` keeps its data directory."""
 
-    base: Path
-    port: int
-    process: subprocess.Popen[bytes] | None = None
-    log: list[str] = field(default_factory=list)
+    @property
+    def base(self) -> Path:
+        return self.workdir
 
     @property
     def passwd(self) -> Path:
         return self.base / "auth" / "passwd"
 
-    @property
-    def url(self) -> str:
-        return f"mqtt://127.0.0.1:{self.port}"
-
-    def start(self) -> Broker:
-        mosquitto = find_tool("mosquitto")
-        if mosquitto is None:
-            missing("mosquitto is not installed (apt-get install mosquitto)")
-        assert mosquitto is not None
-        conf = self.base / "mosquitto.conf"
-        conf.write_text(shipped_config(self.port, self.base))
-        log = (self.base / "mosquitto.log").open("ab")
-        self.process = subprocess.Popen([mosquitto, "-c", str(conf)], stdout=log, stderr=log)
-        wait_for(
-            lambda: port_open(self.port) or self.process.poll() is not None,  # type: ignore[union-attr]
-            10,
-            "mosquitto to listen",
-        )
-        assert self.process.poll() is None, (self.base / "mosquitto.log").read_text()
-        return self
-
-    def reload(self) -> None:
-        """SIGHUP: Mosquitto rereads its password file and ACL (mosquitto(8))."""
-        assert self.process is not None
-        self.process.send_signal(signal.SIGHUP)
-        time.sleep(0.3)
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()  # Mosquitto saves its database on SIGTERM
-            self.process.wait(timeout=15)
-
-    def restart(self) -> None:
-        self.stop()
-        self.start()
+    def config(self) -> str:
+        return shipped_config(self.port, self.base)
 
 
 def start_broker(base: Path, users: dict[str, str]) -> Broker:
@@ -152,7 +67,7 @@ def start_broker(base: Path, users: dict[str, str]) -> Broker:
     (base / "data").mkdir(exist_ok=True)
     shutil.copy(MOSQUITTO_DIR / "acl", base / "auth" / "acl")
     add_users(base / "auth" / "passwd", users)
-    return Broker(base, free_port()).start()
+    return Broker(base).start()
 
 
 @dataclass
@@ -229,12 +144,10 @@ def connect(
 def always_model(label: str, labels: tuple[str, ...], version: str) -> bytes:
     """A real ONNX student that is sure of `label` whatever it sees (onnx, dev extra)."""
     import numpy as np
-    import onnx
     from onnx import TensorProto, helper
 
-    from shared.labels import LabelSet
-    from shared.modelmeta import ModelMetadata
     from shared.preprocess import InputSpec
+    from tests.kit.edge import student_bytes
 
     spec = InputSpec(frames=4, height=16, width=16, clip_seconds=1.0)
     logits = np.where(np.array(labels) == label, 10.0, 0.0).astype(np.float32)[None, :]
@@ -255,9 +168,4 @@ def always_model(label: str, labels: tuple[str, ...], version: str) -> bytes:
             helper.make_tensor("logits_const", TensorProto.FLOAT, logits.shape, logits.ravel()),
         ],
     )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    model.ir_version = 8
-    meta = ModelMetadata.for_labels(LabelSet.from_names(labels), model_version=version, input=spec)
-    helper.set_model_props(model, meta.to_properties())
-    onnx.checker.check_model(model)
-    return model.SerializeToString()
+    return student_bytes(graph, labels, version, spec)

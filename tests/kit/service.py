@@ -1,36 +1,25 @@
-"""The harness for the cloud tests: a server handle, a webhook, databases, waiting."""
+"""The harness for the cloud tests: a server handle, a webhook, a database per backend."""
 
 from __future__ import annotations
 
 import json
 import threading
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
-import psycopg
-import pytest
 import uvicorn
 from sqlalchemy.engine import make_url
 
 from cloud.service.app import create_app
 from cloud.service.services import Services
 from cloud.service.settings import Settings
-from shared.loopback import free_port, wait_until  # noqa: F401 (re-exported to tests)
+from tests.kit.outcomes import wait_for
+from tests.kit.postgres import postgres_database
 
-T = TypeVar("T")
 CLIP_LIMIT = 300_000
-
-
-def wait_for(condition: Callable[[], T], timeout: float, what: str, interval: float = 0.05) -> T:
-    """Poll `condition` until it returns something truthy (returned) or fail after `timeout`."""
-    try:
-        return wait_until(condition, timeout, what, interval)
-    except TimeoutError as exc:
-        pytest.fail(str(exc))
 
 
 @dataclass
@@ -64,25 +53,6 @@ def start_webhook() -> tuple[Webhook, ThreadingHTTPServer]:
     hook.url = f"http://127.0.0.1:{server.server_address[1]}/hook"
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return hook, server
-
-
-def create_postgres_database(admin_url: str) -> str:
-    """A fresh database beside `admin_url`'s; returns its SQLAlchemy URL."""
-    url = make_url(admin_url)
-    name = f"vigil_test_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(_libpq(url), autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return url.set(database=name).render_as_string(hide_password=False)
-
-
-def drop_postgres_database(db_url: str) -> None:
-    url = make_url(db_url)
-    with psycopg.connect(_libpq(url.set(database="postgres")), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)')
-
-
-def _libpq(url: Any) -> str:
-    return url.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 @dataclass
@@ -141,8 +111,5 @@ def database_for(backend: str, tmp_dir: Any, postgres_url: Callable[[], str]) ->
     if backend == "sqlite":
         yield f"sqlite:///{tmp_dir}/vigil.db"
         return
-    db_url = create_postgres_database(postgres_url())
-    try:
+    with postgres_database(postgres_url()) as db_url:
         yield db_url
-    finally:
-        drop_postgres_database(db_url)

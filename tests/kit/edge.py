@@ -1,5 +1,5 @@
 """Real things for edge tests: a tiny ONNX model steered by colour, colour videos,
-a recording cloud stub over real HTTP, a private Mosquitto, an MQTT recorder.
+a recording cloud stub over real HTTP, an MQTT recorder (a private broker: tests.kit.mosquitto).
 
 The model: input (N, 3, T, H, W) -> ReduceMean over T, H, W -> MatMul/Add -> logits.
 Its logits are a scaled negative squared distance between the window's mean colour
@@ -14,11 +14,9 @@ import base64
 import hashlib
 import json
 import os
-import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.parser import BytesParser
 from email.policy import default as email_policy
@@ -35,11 +33,11 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from onnx import TensorProto, helper
 
 from shared.labels import LabelSet
-from shared.loopback import free_port, port_open, wait_until  # noqa: F401 (re-exported to tests)
 from shared.messages import ModelAnnouncement, utc_now
 from shared.modelmeta import ModelMetadata
 from shared.preprocess import InputSpec
 from shared.video import write_video
+from tests.kit.outcomes import wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 LABELS = ("walking", "sitting_down", "falling", "lying_on_floor", "no_person")
@@ -83,6 +81,13 @@ def colour_model(
             helper.make_tensor("b", TensorProto.FLOAT, bias.shape, bias.ravel().tolist()),
         ],
     )
+    return student_bytes(graph, labels, version, spec)
+
+
+def student_bytes(
+    graph: onnx.GraphProto, labels: tuple[str, ...], version: str, spec: InputSpec
+) -> bytes:
+    """`graph` as a checked ONNX model that carries the metadata the edge reads."""
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 8
     meta = ModelMetadata.for_labels(LabelSet.from_names(labels), model_version=version, input=spec)
@@ -256,73 +261,7 @@ class CloudStub:
         return out
 
 
-# -- a private Mosquitto ---------------------------------------------------------------
-
-
-class Mosquitto:
-    """`/usr/sbin/mosquitto` on its own port; stop() and start() to simulate an outage."""
-
-    BINARY = "/usr/sbin/mosquitto"
-
-    def __init__(
-        self, workdir: Path, persistence: bool = False, users: dict[str, str] | None = None
-    ) -> None:
-        self.port = free_port()
-        self.workdir = workdir
-        self.conf = workdir / "mosquitto.conf"
-        auth = ["allow_anonymous true"]
-        if users:
-            passwords = workdir / "passwd"
-            passwords.touch()
-            for user, password in users.items():
-                subprocess.run(
-                    ["mosquitto_passwd", "-b", str(passwords), user, password], check=True
-                )
-            auth = ["allow_anonymous false", f"password_file {passwords}"]
-        # Started as root, mosquitto drops to user `mosquitto`, which cannot open files in
-        # pytest's private temporary folders: stay root for this throwaway broker.
-        stay = ["user root"] if os.geteuid() == 0 else []
-        lines = [
-            *stay,
-            f"listener {self.port} 127.0.0.1",
-            *auth,
-            # 0 = no limit: never drop queued QoS 1 messages (DESIGN.md, Real services).
-            "max_queued_messages 0",
-            "max_inflight_messages 0",
-            f"persistence {'true' if persistence else 'false'}",
-            f"persistence_location {workdir}/",
-            f"log_dest file {workdir}/mosquitto.log",
-        ]
-        self.conf.write_text("\n".join(lines) + "\n")
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"mqtt://127.0.0.1:{self.port}"
-
-    def start(self) -> Mosquitto:
-        self.proc = subprocess.Popen([self.BINARY, "-c", str(self.conf)])
-        wait_for(lambda: port_open(self.port), 10, "mosquitto to listen")
-        return self
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            self.proc.wait(10)
-        self.proc = None
-
-
-# -- waiting and MQTT recording -------------------------------------------------------
-
-
-def wait_for(
-    condition: Callable[[], object], timeout: float, what: str, every: float = 0.05
-) -> Any:
-    """Poll until `condition()` is truthy; fail the test naming `what` after `timeout` s."""
-    try:
-        return wait_until(condition, timeout, what, every)
-    except TimeoutError as exc:
-        raise AssertionError(str(exc)) from None
+# -- MQTT recording -----------------------------------------------------------------
 
 
 @dataclass

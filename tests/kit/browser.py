@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -10,11 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from service_factories import TestDevice, mqtt_client, publish, random_id
-from service_harness import CLIP_LIMIT, Server, ServerThread
 
 from cloud.service.settings import Settings
 from shared.topics import DeviceTopicKind, device_topic
+from tests.kit.factories import TestDevice, mqtt_client, publish, random_id
+from tests.kit.service import CLIP_LIMIT, Server, ServerThread
 
 try:  # absent: the `browser` fixture skips (or fails) with the reason, before any test runs
     from playwright.sync_api import expect
@@ -23,13 +22,6 @@ except ImportError:
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts" / "browser"
-
-
-def missing(reason: str) -> None:
-    """tests/conftest.py's rule: skip, but fail where VIGIL_REQUIRE_SERVICES=1 says it must run."""
-    if os.environ.get("VIGIL_REQUIRE_SERVICES", "").lower() in ("1", "true", "yes"):
-        pytest.fail(f"{reason} (required here: tests must not skip it)")
-    pytest.skip(reason)
 
 
 @dataclass

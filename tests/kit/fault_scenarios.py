@@ -1,4 +1,4 @@
-"""The fault scenarios, shared by tests/faults and bench/faults.py.
+"""The fault scenarios, shared by tests/faults and `bench.faults`.
 
 Each scenario builds its own world (a database in the private PostgreSQL cluster, a
 Mosquitto on the shipped config, `vigil serve`, one registered device, `vigil edge run`
@@ -25,8 +25,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from edge_testkit import colour_video
-from fault_kit import (
+from shared.loopback import wait_until
+from shared.messages import ActionEvent, utc_now
+from shared.topics import device_topic
+from tests.kit.edge import colour_video
+from tests.kit.faults import (
     AgentProcess,
     CloudProcess,
     Emitted,
@@ -43,10 +46,6 @@ from fault_kit import (
     small_filesystem,
     stored_rows,
 )
-
-from shared.loopback import wait_until
-from shared.messages import ActionEvent, utc_now
-from shared.topics import device_topic
 
 # 8 s per cycle: 8 events, two of them critical (a fall's start and end).
 CYCLE: list[tuple[str | tuple[int, int, int], float]] = [
