@@ -54,6 +54,15 @@ def parse_mqtt_url(url: str) -> BrokerAddress:
     return BrokerAddress(parts.hostname, parts.port or (8883 if tls else 1883), tls)
 
 
+def _number_or_text(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return value  # refused by the model, which names the setting
+    return value
+
+
 class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -68,7 +77,10 @@ class MqttConfig(Section):
     ca_file: Path | None = Field(default=None, description="CA bundle for TLS (mqtts://)")
     topic_root: Id = Field(default=DEFAULT_ROOT, description="first level of every topic")
     keepalive_s: int = Field(
-        default=30, ge=5, le=600, description="MQTT keepalive; bounds will latency"
+        default=30,
+        ge=5,
+        le=600,
+        description="MQTT keepalive (s): the broker drops a silent agent (last will) at 1.5x this",
     )
     reconnect_min_s: float = Field(default=1.0, gt=0, le=60, description="first reconnect delay")
     reconnect_max_s: float = Field(
@@ -130,26 +142,46 @@ class InferenceConfig(Section):
 
 class EventConfig(Section):
     thresholds: Thresholds = Field(default_factory=Thresholds, description="decision thresholds")
+
+    @field_validator("thresholds", mode="before")
+    @classmethod
+    def _numbers_from_text(cls, value: Any) -> Any:
+        """`VIGIL_EVENTS__THRESHOLDS__FALL_ENTER=0.7` arrives as text; the message model is
+        strict about numbers (as the wire must be), so text that is a number becomes one."""
+        if isinstance(value, dict):
+            return {key: _number_or_text(v) for key, v in value.items()}
+        return value
+
     smoothing_windows: int = Field(
-        default=3, ge=1, le=64, description="mean over this many windows"
+        default=3, ge=1, le=64, description="activities are decided on the mean of these windows"
     )
     min_start_s: float = Field(
-        default=1.0, ge=0, le=600, description="confident this long to start"
+        default=1.0,
+        ge=0,
+        le=600,
+        description="an activity starts after leading at the enter threshold this long",
     )
-    min_end_s: float = Field(default=1.0, ge=0, le=600, description="below exit this long to end")
+    min_end_s: float = Field(
+        default=1.0, ge=0, le=600, description="an activity below the exit threshold this long ends"
+    )
     fall_hold_s: float = Field(
         default=5.0, ge=0, le=600, description="a fall ends after its score is below exit this long"
     )
     update_interval_s: float = Field(
-        default=10.0, gt=0, le=3600, description="update events cadence"
+        default=10.0, gt=0, le=3600, description="an open event sends an update event this often"
     )
     long_lie_s: float = Field(
-        default=30.0, gt=0, le=3600, description="lying after a fall -> long_lie"
+        default=30.0,
+        gt=0,
+        le=3600,
+        description="lying on the floor this long after a fall raises a critical long_lie event",
     )
     lying_labels: tuple[Label, ...] = Field(
         default=("lying_on_floor", "lying"), description="labels that mean lying on the floor"
     )
-    no_person_label: Label = Field(default="no_person", description="label that ends activities")
+    no_person_label: Label = Field(
+        default="no_person", description="the empty room's label: ends activities, never reported"
+    )
 
 
 class ClipResolution(Section):
@@ -159,9 +191,14 @@ class ClipResolution(Section):
 
 class ClipConfig(Section):
     enabled: bool = Field(default=True, description="upload unsure windows (needs a cloud URL)")
-    max_per_hour: int = Field(default=6, ge=0, le=3600, description="rate limit on clips")
+    max_per_hour: int = Field(
+        default=6, ge=0, le=3600, description="at most this many clips in any hour"
+    )
     dedup_s: float = Field(
-        default=120.0, ge=0, le=86_400, description="no repeat of a label within this"
+        default=120.0,
+        ge=0,
+        le=86_400,
+        description="no second clip predicted as the same label within this many seconds",
     )
     min_gap_s: float = Field(
         default=30.0, ge=0, le=86_400, description="no two clips closer than this"
@@ -176,7 +213,10 @@ class ClipConfig(Section):
 
 class OutboxConfig(Section):
     max_items: int = Field(
-        default=10_000, ge=10, le=10_000_000, description="bound on queued items"
+        default=10_000,
+        ge=10,
+        le=10_000_000,
+        description="bound on queued events and clips: the oldest non-critical go first when full",
     )
     flush_timeout_s: float = Field(
         default=15.0, ge=0, le=3600, description="at the end of a run, wait this long for delivery"

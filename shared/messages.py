@@ -126,11 +126,33 @@ class Heartbeat(Message):
 class Thresholds(Message):
     """Decision thresholds an operator may change on a running device."""
 
-    enter: Probability = 0.6
-    exit: Probability = 0.4
-    fall_enter: Probability = 0.5
-    unsure_entropy: NonNegative = 1.2
-    unsure_margin: Probability = 0.15
+    enter: Probability = Field(
+        0.6,
+        description="an activity starts once it leads the smoothed probabilities at or above "
+        "this for events.min_start_s; after a fall, lying at or above it starts the long-lie "
+        "clock",
+    )
+    exit: Probability = Field(
+        0.4,
+        description="an activity ends once its smoothed probability stays below this for "
+        "events.min_end_s, a fall once its smoothed score does for events.fall_hold_s, a long "
+        "lie as soon as lying drops below it; at most enter",
+    )
+    fall_enter: Probability = Field(
+        0.5,
+        description="one window whose raw (unsmoothed) probability of a fall label reaches "
+        "this starts a critical fall event at once",
+    )
+    unsure_entropy: NonNegative = Field(
+        1.2,
+        description="a window whose probabilities have at least this entropy (nats) is unsure: "
+        "a clip to upload, within the clips.* limits",
+    )
+    unsure_margin: Probability = Field(
+        0.15,
+        description="a window whose top two probabilities are at most this far apart is unsure: "
+        "a clip to upload, within the clips.* limits",
+    )
 
     @model_validator(mode="after")
     def _hysteresis(self) -> Thresholds:

@@ -30,7 +30,8 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="VIGIL_", extra="forbid", frozen=True)
 
     env: Literal["development", "production"] = Field(
-        "production", description="development allows a generated admin token"
+        "production",
+        description="production, or development: then a missing admin token is generated",
     )
     database_url: str | None = Field(
         None,
@@ -44,32 +45,60 @@ class Settings(BaseSettings):
         None, description="fixed client id: a persistent session (none: random, clean session)"
     )
     admin_token: SecretStr | None = Field(None, description="the admin bearer token (secret)")
-    admin_token_generated: bool = Field(False, description="set when development made one up")
+    admin_token_generated: bool = Field(
+        False, description="set by the service when development generated the admin token"
+    )
     data_dir: Path = Field(Path("vigil-data"), description="database, models, clips, jobs")
-    public_base_url: str = Field("http://127.0.0.1:8000", description="devices reach us here")
+    public_base_url: str = Field(
+        "http://127.0.0.1:8000",
+        description="the URL devices reach this service at; model download links start with it",
+    )
     dataset_roots: list[Path] = Field(
         default_factory=list, description="server folders a training job may read datasets from"
     )
     clip_max_bytes: int = Field(20_000_000, gt=0, description="largest clip upload accepted")
     run_ingest: bool = Field(True, description="run the MQTT ingest in the API process")
     run_worker: bool = Field(True, description="run the training worker in the API process")
-    ingest_batch_size: int = Field(500, ge=1, le=10_000, description="events per insert")
+    ingest_batch_size: int = Field(
+        500, ge=1, le=10_000, description="MQTT messages stored per database transaction, at most"
+    )
     worker_poll_s: float = Field(2.0, gt=0, le=60, description="how often a worker looks for jobs")
-    job_stale_after_s: float = Field(600.0, gt=0, description="running job without heartbeat")
-    alert_escalate_after_s: float = Field(300.0, gt=0, description="unacknowledged this long")
-    alert_check_s: float = Field(5.0, gt=0, le=600, description="how often to look for overdue")
-    alert_webhook_url: str | None = Field(None, description="escalations are POSTed here")
+    job_stale_after_s: float = Field(
+        600.0, gt=0, description="a running job whose worker stops reporting this long fails"
+    )
+    alert_escalate_after_s: float = Field(
+        300.0, gt=0, description="an alert unacknowledged this long is escalated to the webhook"
+    )
+    alert_check_s: float = Field(
+        5.0, gt=0, le=600, description="how often to look for alerts due for escalation"
+    )
+    alert_webhook_url: str | None = Field(
+        None, description="escalations are POSTed here; none: no escalation"
+    )
     alert_webhook_retries: int = Field(3, ge=0, le=10, description="retries per escalation")
-    alert_webhook_backoff_s: float = Field(1.0, ge=0, le=60, description="first retry delay")
-    alert_webhook_timeout_s: float = Field(5.0, gt=0, le=60, description="per attempt")
+    alert_webhook_backoff_s: float = Field(
+        1.0, ge=0, le=60, description="first retry delay, doubled each retry"
+    )
+    alert_webhook_timeout_s: float = Field(
+        5.0, gt=0, le=60, description="timeout of each webhook attempt"
+    )
     sign_in_failures_per_min: float = Field(
-        30.0, ge=0, description="bad tokens an address may try per minute, after its burst (0: off)"
+        30.0,
+        ge=0,
+        description="bad tokens an address may try per minute after its burst (0: off); then 429",
     )
-    sign_in_failure_burst: int = Field(30, ge=1, description="bad tokens tried in a row")
+    sign_in_failure_burst: int = Field(
+        30, ge=1, description="bad tokens an address may try at once, before the per-minute rate"
+    )
     ingest_requests_per_s: float = Field(
-        50.0, ge=0, description="HTTP ingest requests per device per second (0: off)"
+        50.0,
+        ge=0,
+        description="HTTP ingest requests (events, heartbeats, clips) per device per second "
+        "after its burst (0: off); then 429",
     )
-    ingest_request_burst: int = Field(200, ge=1, description="HTTP ingest requests at once")
+    ingest_request_burst: int = Field(
+        200, ge=1, description="HTTP ingest requests a device may send at once, before the rate"
+    )
 
     @field_validator("data_dir")
     @classmethod
