@@ -85,7 +85,7 @@ def publish_with_paho(spec: dict[str, Any]) -> dict[str, Any]:
     import paho.mqtt.client as mqtt
     from paho.mqtt.enums import CallbackAPIVersion
 
-    from cloud.service.mqtt import parse_mqtt_url
+    from shared.broker import parse_mqtt_url
 
     address = parse_mqtt_url(spec["mqtt_url"])
     client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"bench-pub-{uuid.uuid4().hex}")
@@ -127,7 +127,7 @@ def publish_with_mosquitto_pub(spec: dict[str, Any]) -> dict[str, Any]:
     per QoS 1 message here, the C client a fraction of it. A client that exits 0 after
     end of input has had every message acknowledged (it waits for the last PUBACK).
     """
-    from cloud.service.mqtt import parse_mqtt_url
+    from shared.broker import parse_mqtt_url
 
     address = parse_mqtt_url(spec["mqtt_url"])
     pubs = [
@@ -370,7 +370,7 @@ class SseProbe:
         import paho.mqtt.client as mqtt
         from paho.mqtt.enums import CallbackAPIVersion
 
-        from cloud.service.mqtt import parse_mqtt_url
+        from shared.broker import parse_mqtt_url
 
         address = parse_mqtt_url(self.mqtt_url)
         client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"bench-probe-{uuid.uuid4()}")

@@ -130,7 +130,7 @@ def connect(device: SimDevice, mqtt_url: str):  # noqa: ANN201 - paho is importe
     import paho.mqtt.client as mqtt
     from paho.mqtt.enums import CallbackAPIVersion
 
-    from cloud.service.mqtt import parse_mqtt_url
+    from shared.broker import parse_mqtt_url
 
     address = parse_mqtt_url(mqtt_url)
     client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"soak-{device.id}")

@@ -143,11 +143,12 @@ class Agent:
         return self.settings.data_dir / "clips"
 
     def _mqtt_transport(self) -> MqttTransport | None:
-        if self.settings.mqtt.url is None:
+        address = self.settings.broker_address()
+        if address is None:
             return None
-        password = self.settings.mqtt_password
         return MqttTransport(
             self.settings.mqtt,
+            address,
             client_id=f"vigil-edge-{self.identity.site}-{self.identity.device_id}",
             status_topic=self.identity.topic("status"),
             online_payload=lambda: self.probe.heartbeat(advance=False).model_dump_json().encode(),
@@ -156,7 +157,6 @@ class Agent:
                 .model_dump_json()
                 .encode()
             ),
-            password=password.get_secret_value() if password else None,
         )
 
     def _build_pipeline(self, printer: TextIO | None) -> None:
@@ -221,6 +221,7 @@ class Agent:
                 self.stop_event,
                 fallback_after_s=s.http.fallback_after_s,
                 ack_timeout_s=s.mqtt.ack_timeout_s,
+                topic_root=s.mqtt.topic_root,
             )
         )
         self.heartbeat = HeartbeatWorker(

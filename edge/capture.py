@@ -25,7 +25,9 @@ import cv2
 import numpy as np
 
 from edge.config import CaptureConfig
+from edge.stage import StageThread
 from edge.stats import AgentStats
+from shared.broker import redact_urls
 from shared.motion_crop import MotionCropper, crop_frame
 from shared.preprocess import InputSpec, downsample_frame
 from shared.video import VideoError, probe_video
@@ -87,7 +89,7 @@ def put_bounded(q: queue.Queue, item: object, stop: threading.Event) -> bool:
     return False
 
 
-class CaptureWorker(threading.Thread):
+class CaptureWorker(StageThread):
     def __init__(
         self,
         source: str,
@@ -98,12 +100,11 @@ class CaptureWorker(threading.Thread):
         clip_size: tuple[int, int] | None,
         config: CaptureConfig,
     ) -> None:
-        super().__init__(name="capture", daemon=True)
+        super().__init__("capture", stats, stop_event)
         self.source = source
+        self.shown = redact_urls(source)  # an rtsp://user:password@ camera, for the logs
         self.kind = classify_source(source)
         self.out = out
-        self.stop_event = stop_event
-        self.stats = stats
         self.input_spec = input_spec
         self._cropper: MotionCropper | None = None
         self.clip_size = clip_size
@@ -125,13 +126,8 @@ class CaptureWorker(threading.Thread):
 
     def run(self) -> None:
         try:
-            if self.kind is SourceKind.FILE:
-                self._read_file()
-            else:
-                self._read_live()
-        except Exception as exc:
-            log.exception("capture failed")
-            self.stats.error(f"capture: {exc}")
+            read = self._read_file if self.kind is SourceKind.FILE else self._read_live
+            self.guarded(read, "reading the source")
         finally:
             put_bounded(self.out, None, self.stop_event)
             log.info("capture ended (%d frames)", self.stats.get("frames_in"))
@@ -176,19 +172,20 @@ class CaptureWorker(threading.Thread):
             return None
         self.stats.set_camera(True)
         self._delay = self.config.reconnect_min_s
-        log.info("camera %s open", self.source)
+        log.info("camera %s open", self.shown)
         return cap
 
     def _read_until_lost(self, cap: cv2.VideoCapture) -> None:
         while self._running():
             ok, image = cap.read()
             if not ok or image is None:
-                self._lost(f"{self.source}: stream lost (no frame)")
+                self._lost(f"{self.shown}: stream lost (no frame)")
                 return
             self._emit(image, time.monotonic() - self._t0, block=False)
 
     def _lost(self, reason: str) -> None:
         """Report a dead camera in the heartbeat and wait before retrying (backoff)."""
+        reason = redact_urls(reason)  # OpenCV's errors quote the source
         self.stats.set_camera(False)
         self.stats.error(reason)
         log.warning("%s; retrying in %.1f s", reason, self._delay)

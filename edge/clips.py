@@ -21,6 +21,7 @@ from edge.capture import Frame, put_bounded
 from edge.emit import DeviceIdentity, WallClock
 from edge.inference import FrameRing, WindowResult
 from edge.outbox import ItemKind, OutboxItem, OutboxStore
+from edge.stage import QueueWorker
 from edge.stats import AgentStats
 from edge.thresholds import LiveThresholds
 from edge.uncertainty import ClipRateLimiter, Uncertainty, assess, is_unsure
@@ -138,7 +139,7 @@ def clip_meta(
     )
 
 
-class ClipWriter(threading.Thread):
+class ClipWriter(QueueWorker[ClipJob]):
     """Writes each clip as mp4v and queues it with its ClipMeta in the outbox."""
 
     def __init__(
@@ -151,29 +152,18 @@ class ClipWriter(threading.Thread):
         stats: AgentStats,
         stop_event: threading.Event,
     ) -> None:
-        super().__init__(name="clips", daemon=True)
-        self.jobs = jobs
+        super().__init__("clips", jobs, stats, stop_event)
         self.outbox = outbox
         self.clip_dir = clip_dir
         self.identity = identity
         self.clock = clock
-        self.stats = stats
-        self.stop_event = stop_event
         self.written = 0
 
-    def run(self) -> None:
-        while not self.stop_event.is_set():
-            try:
-                job = self.jobs.get(timeout=1)
-            except queue.Empty:
-                continue
-            if job is None:
-                break
-            try:
-                self.write(job)
-            except Exception as exc:
-                log.exception("clip %s failed", job.request.clip_id)
-                self.stats.error(f"clip: {exc}")
+    def handle(self, item: ClipJob) -> None:
+        self.write(item)
+
+    def describe(self, item: ClipJob) -> str:
+        return f"clip {item.request.clip_id}"
 
     def write(self, job: ClipJob) -> ClipMeta:
         images = clip_images(job.frames)
@@ -184,8 +174,9 @@ class ClipWriter(threading.Thread):
             OutboxItem(
                 kind=ItemKind.CLIP,
                 key=str(meta.clip_id),
-                topic="",
                 payload=meta.model_dump_json(),
+                site=meta.site,
+                device_id=meta.device_id,
                 file_path=str(path),
             )
         )

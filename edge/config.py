@@ -2,15 +2,15 @@
 
 Priority, highest first: command-line overrides, environment (`VIGIL_`, nested with `__`,
 e.g. `VIGIL_MQTT__URL`), the YAML file, the defaults here. Unknown keys are refused at
-every level. Secrets (the device token, the MQTT password) come from the environment
-only: a YAML file that carries them is refused, so they never end up in a config repo.
+every level. Secrets (the device token, the MQTT password, a password inside `mqtt.url`)
+come from the environment only: a YAML file or a command line that carries them is
+refused, so they never end up in a config repo or a process list.
 Labels and preprocessing are NOT configured here: they travel inside the model.
 """
 
 from __future__ import annotations
 
 from contextvars import ContextVar
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -28,6 +28,7 @@ from pydantic import (
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from shared.broker import BrokerAddress, parse_mqtt_url, redact_urls
 from shared.messages import Id, Label, Thresholds
 from shared.topics import DEFAULT_ROOT
 
@@ -36,22 +37,6 @@ SECRET_KEYS = ("device_token", "mqtt_password")
 
 class ConfigError(ValueError):
     """The configuration file or values cannot be used; the message says which and why."""
-
-
-@dataclass(frozen=True)
-class BrokerAddress:
-    host: str
-    port: int
-    tls: bool
-
-
-def parse_mqtt_url(url: str) -> BrokerAddress:
-    """`mqtt://host[:1883]` or `mqtts://host[:8883]` (TLS)."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
-        raise ValueError(f"invalid MQTT URL {url!r}: expected mqtt://host:port or mqtts://...")
-    tls = parts.scheme == "mqtts"
-    return BrokerAddress(parts.hostname, parts.port or (8883 if tls else 1883), tls)
 
 
 def _number_or_text(value: Any) -> Any:
@@ -69,10 +54,14 @@ class Section(BaseModel):
 
 class MqttConfig(Section):
     url: str | None = Field(
-        default=None, description="mqtt://host:port or mqtts://host:port; none: off"
+        default=None,
+        description="mqtt://[user[:password]@]host:port or mqtts://...; none: off "
+        "(a password in it only from the environment, VIGIL_MQTT__URL)",
     )
     username: str | None = Field(
-        default=None, description="broker user (password: VIGIL_MQTT_PASSWORD)"
+        default=None,
+        description="broker user; wins over the URL's user (password: VIGIL_MQTT_PASSWORD, "
+        "which wins over the URL's; the URL's goes only to the URL's own user)",
     )
     ca_file: Path | None = Field(default=None, description="CA bundle for TLS (mqtts://)")
     topic_root: Id = Field(default=DEFAULT_ROOT, description="first level of every topic")
@@ -284,6 +273,23 @@ class EdgeSettings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         return (init_settings, env_settings, _YamlSource(settings_cls))
 
+    def broker_address(self) -> BrokerAddress | None:
+        """The broker of `mqtt.url` with its credentials; none when MQTT is off.
+
+        The explicit settings win over the URL's user part: `mqtt.username` over its user,
+        VIGIL_MQTT_PASSWORD over its password. The URL's password goes only to the URL's
+        own user, never to another one named by `mqtt.username`.
+        """
+        if self.mqtt.url is None:
+            return None
+        address = parse_mqtt_url(self.mqtt.url)
+        username = self.mqtt.username or address.username
+        if self.mqtt_password is not None:
+            password: str | None = self.mqtt_password.get_secret_value()
+        else:
+            password = address.password if username == address.username else None
+        return address.with_credentials(username, password)
+
 
 # The YAML of the settings being loaded; a context variable keeps concurrent loads apart.
 _YAML_DATA: ContextVar[dict[str, Any] | None] = ContextVar("vigil_edge_yaml", default=None)
@@ -313,7 +319,19 @@ def read_yaml(path: Path) -> dict[str, Any]:
     if leaked:
         names = ", ".join(f"VIGIL_{k.upper()}" for k in leaked)
         raise ConfigError(f"{path}: secrets {leaked} must come from the environment ({names})")
+    _refuse_url_password(data, f"{path}: ")
     return data
+
+
+def _refuse_url_password(values: dict[str, Any], where: str) -> None:
+    """A password inside `mqtt.url` is a secret too: from the environment only."""
+    mqtt = values.get("mqtt")
+    url = mqtt.get("url") if isinstance(mqtt, dict) else None
+    if isinstance(url, str) and urlsplit(url).password:
+        raise ConfigError(
+            f"{where}mqtt.url holds a password: give it in VIGIL_MQTT_PASSWORD "
+            "(or the whole URL in VIGIL_MQTT__URL)"
+        )
 
 
 def load_settings(path: Path | None = None, **overrides: Any) -> EdgeSettings:
@@ -321,11 +339,13 @@ def load_settings(path: Path | None = None, **overrides: Any) -> EdgeSettings:
     leaked = [key for key in SECRET_KEYS if key in overrides]
     if leaked:
         raise ConfigError(f"secrets {leaked} must come from the environment")
+    _refuse_url_password(overrides, "")
     token = _YAML_DATA.set(read_yaml(path) if path else {})
     try:
         return EdgeSettings(**{k: v for k, v in overrides.items() if v is not None})
     except ValidationError as exc:
         where = f"{path}: " if path else ""
-        raise ConfigError(f"{where}invalid configuration: {exc}") from exc
+        # pydantic quotes each refused value: a URL's password must not go with it.
+        raise ConfigError(redact_urls(f"{where}invalid configuration: {exc}")) from exc
     finally:
         _YAML_DATA.reset(token)

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pydantic import ValidationError
 
 from edge.emit import DeviceIdentity
+from edge.stage import QueueWorker
 from edge.thresholds import LiveThresholds
 from edge.transport.base import Transport, TransportError
 from edge.updater import ModelRejected, ModelUpdater
@@ -32,7 +33,7 @@ log = logging.getLogger(__name__)
 Inbound = tuple[str, bytes]
 
 
-class ControlWorker(threading.Thread):
+class ControlWorker(QueueWorker[Inbound]):
     def __init__(
         self,
         identity: DeviceIdentity,
@@ -42,14 +43,13 @@ class ControlWorker(threading.Thread):
         stop_event: threading.Event,
         model_topic: str,
     ) -> None:
-        super().__init__(name="control", daemon=True)
+        inbox: queue.Queue[Inbound | None] = queue.Queue(maxsize=32)
+        super().__init__("control", inbox, updater.stats, stop_event)
         self.identity = identity
         self.updater = updater
         self.thresholds = thresholds
         self.ack_transport = ack_transport
-        self.stop_event = stop_event
         self.model_topic = model_topic
-        self.inbox: queue.Queue[Inbound | None] = queue.Queue(maxsize=32)
         self.handled = 0
 
     def receive(self, topic: str, payload: bytes) -> None:
@@ -60,33 +60,24 @@ class ControlWorker(threading.Thread):
             log.warning("control inbox full: message on %s dropped", topic)
 
     def wake(self) -> None:
-        """Make `run` notice the stop event now rather than at its next timeout."""
+        """At shutdown (the stop event set): end `run` now rather than at its next timeout."""
         try:
             self.inbox.put_nowait(None)
         except queue.Full:
             pass
 
-    def run(self) -> None:
-        while not self.stop_event.is_set():
-            try:
-                item = self.inbox.get(timeout=1)
-            except queue.Empty:
-                continue
-            if item is None:
-                continue
-            topic, payload = item
-            try:
-                self.handle(topic, payload)
-            except Exception as exc:
-                log.exception("control message on %s failed", topic)
-                self.updater.stats.error(f"control: {exc}")
+    def handle(self, item: Inbound) -> None:
+        topic, payload = item
+        try:
+            if topic == self.model_topic:
+                self._announcement(payload)
+            else:
+                self._command(payload)
+        finally:
             self.handled += 1
 
-    def handle(self, topic: str, payload: bytes) -> None:
-        if topic == self.model_topic:
-            self._announcement(payload)
-        else:
-            self._command(payload)
+    def describe(self, item: Inbound) -> str:
+        return f"control message on {item[0]}"
 
     def _announcement(self, payload: bytes) -> None:
         try:

@@ -7,13 +7,13 @@ episodes end first) and follows threshold changes from the cloud as they arrive.
 from __future__ import annotations
 
 import logging
-import queue
 import threading
 
 from edge.config import EventConfig
 from edge.emit import EventSink
 from edge.events import EventDecision, EventRules, EventStateMachine
 from edge.inference import ResultQueue, WindowResult
+from edge.stage import QueueWorker
 from edge.stats import AgentStats
 from edge.thresholds import LiveThresholds
 from shared.messages import Thresholds
@@ -40,7 +40,9 @@ def rules_for(meta: ModelMetadata, config: EventConfig, thresholds: Thresholds) 
     )
 
 
-class DecisionWorker(threading.Thread):
+class DecisionWorker(QueueWorker[WindowResult]):
+    """Window results in, events out; at the end of the stream, every open episode ends."""
+
     def __init__(
         self,
         results: ResultQueue,
@@ -50,13 +52,10 @@ class DecisionWorker(threading.Thread):
         stats: AgentStats,
         stop_event: threading.Event,
     ) -> None:
-        super().__init__(name="decisions", daemon=True)
-        self.results = results
+        super().__init__("decisions", results, stats, stop_event)
         self.sink = sink
         self.config = config
         self.thresholds = thresholds
-        self.stats = stats
-        self.stop_event = stop_event
         self.events_emitted = 0
         self._machine: EventStateMachine | None = None
         self._labels: tuple[str, ...] = ()
@@ -64,20 +63,16 @@ class DecisionWorker(threading.Thread):
         self._thresholds_seen = -1
         self._last_t = 0.0
 
-    def run(self) -> None:
-        while not self.stop_event.is_set():
-            try:
-                result = self.results.get(timeout=1)
-            except queue.Empty:
-                continue
-            if result is None:
-                self._emit_all(self._close(self._last_t))
-                break
-            try:
-                self._emit_all(self._decide(result))
-            except Exception as exc:
-                log.exception("decision at %.2f s failed", result.t_end)
-                self.stats.error(f"decisions: {exc}")
+    def handle(self, item: WindowResult) -> None:
+        self._emit_all(self._decide(item))
+
+    def describe(self, item: WindowResult) -> str:
+        return f"decision at {item.t_end:.2f} s"
+
+    def end_of_stream(self) -> None:
+        self._emit_all(self._close(self._last_t))
+
+    def on_exit(self) -> None:
         log.info("decisions ended (%d events)", self.events_emitted)
 
     def _decide(self, result: WindowResult) -> list[EventDecision]:

@@ -101,8 +101,9 @@ class EventSink:
                 OutboxItem(
                     kind=ItemKind.EVENT,
                     key=str(event.event_id),
-                    topic=self.identity.topic("events"),
                     payload=payload,
+                    site=event.site,
+                    device_id=event.device_id,
                     critical=event.severity is Severity.CRITICAL,
                 )
             )

@@ -15,6 +15,7 @@ import psutil
 
 from edge.emit import DeviceIdentity
 from edge.outbox import OutboxStore
+from edge.stage import StageThread
 from edge.stats import AgentStats, StatsSnapshot
 from edge.transport.base import Transport, TransportError
 from shared.messages import DeviceState, Heartbeat, utc_now
@@ -82,7 +83,9 @@ class HealthProbe:
         )
 
 
-class HeartbeatWorker(threading.Thread):
+class HeartbeatWorker(StageThread):
+    """Beats every `interval_s`; a failed beat is counted in `failed` (the next replaces it)."""
+
     def __init__(
         self,
         probe: HealthProbe,
@@ -91,11 +94,10 @@ class HeartbeatWorker(threading.Thread):
         stop_event: threading.Event,
         on_beat: Callable[[Heartbeat], None] | None = None,
     ) -> None:
-        super().__init__(name="heartbeat", daemon=True)
+        super().__init__("heartbeat", probe.stats, stop_event)
         self.probe = probe
         self.route = route
         self.interval_s = interval_s
-        self.stop_event = stop_event
         self.on_beat = on_beat
         self.sent = 0
         self.failed = 0

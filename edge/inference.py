@@ -13,15 +13,15 @@ import queue
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import partial
 from typing import Protocol
 
 import numpy as np
 
 from edge.backend import ModelHolder
 from edge.capture import Frame, FrameQueue, put_bounded
+from edge.stage import QueueWorker
 from edge.stats import AgentStats
 from shared.modelmeta import ModelMetadata
 from shared.preprocess import window_indices, window_to_input
@@ -83,7 +83,9 @@ class FrameRing:
         return [f for f in self._frames if t0 <= f.ts <= t1]
 
 
-class InferenceWorker(threading.Thread):
+class InferenceWorker(QueueWorker[Frame]):
+    """Frames in, window results out; at the end of the stream, the last window and clips."""
+
     def __init__(
         self,
         frames: FrameQueue,
@@ -95,12 +97,9 @@ class InferenceWorker(threading.Thread):
         context_s: float = 0.0,
         clips: ClipSink | None = None,
     ) -> None:
-        super().__init__(name="inference", daemon=True)
-        self.frames = frames
+        super().__init__("inference", frames, stats, stop_event)
         self.results = results
         self.holder = holder
-        self.stats = stats
-        self.stop_event = stop_event
         self.hop_s = hop_s
         self.context_s = context_s
         self.ring = FrameRing(keep_s=context_s)
@@ -108,30 +107,7 @@ class InferenceWorker(threading.Thread):
         self._next_end: float | None = None
         self._windows = 0
 
-    def run(self) -> None:
-        while not self.stop_event.is_set():
-            try:
-                frame = self.frames.get(timeout=1)
-            except queue.Empty:
-                continue
-            if frame is None:
-                self._guarded(self._finish, "end of stream")
-                break
-            self._guarded(partial(self._on_frame, frame), f"window at {frame.ts:.2f} s")
-        if self.clips is not None:
-            self.clips.close()
-        put_bounded(self.results, None, self.stop_event)
-        log.info("inference ended (%d windows)", self.stats.get("windows"))
-
-    def _guarded(self, step: Callable[[], None], what: str) -> None:
-        """A bad frame or window is logged, counted and skipped; the loop goes on."""
-        try:
-            step()
-        except Exception as exc:
-            log.exception("%s failed", what)
-            self.stats.error(f"inference: {what}: {exc}")
-
-    def _on_frame(self, frame: Frame) -> None:
+    def handle(self, frame: Frame) -> None:
         # Keep one window plus the clip context (a new model may need a longer window).
         spec = self.holder.current.spec
         self.ring.keep_s = max(self.ring.keep_s, spec.clip_seconds + self.context_s)
@@ -148,19 +124,29 @@ class InferenceWorker(threading.Thread):
         self._next_end = max(self._next_end + self.hop_s, frame.ts + self.hop_s / 2)
         self._publish(self.run_window(frame.ts))
 
-    def _publish(self, result: WindowResult) -> None:
-        self._windows += 1
-        put_bounded(self.results, result, self.stop_event)
-        if self.clips is not None:
-            self.clips.consider(result)
+    def describe(self, item: Frame) -> str:
+        return f"window at {item.ts:.2f} s"
 
-    def _finish(self) -> None:
+    def end_of_stream(self) -> None:
         """A stream shorter than one window still gets one (padded) window."""
         latest = self.ring.latest_ts
         if self._windows == 0 and latest is not None:
             self._publish(self.run_window(latest))
         if self.clips is not None:
             self.clips.flush(self.ring, final=True)
+
+    def on_exit(self) -> None:
+        """Stopped or ended, the stages downstream hear that no more is coming."""
+        if self.clips is not None:
+            self.clips.close()
+        put_bounded(self.results, None, self.stop_event)
+        log.info("inference ended (%d windows)", self.stats.get("windows"))
+
+    def _publish(self, result: WindowResult) -> None:
+        self._windows += 1
+        put_bounded(self.results, result, self.stop_event)
+        if self.clips is not None:
+            self.clips.consider(result)
 
     def run_window(self, end_s: float) -> WindowResult:
         backend = self.holder.current

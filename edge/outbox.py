@@ -25,10 +25,16 @@ cannot even delete rows or checkpoint its WAL, which both need room to write. So
   checkpoint and truncate the WAL (nothing lost), give up the reserve, then drop the
   oldest non-critical rows, a tenth of them per round (counted). Only if critical rows
   alone fill the disk does a write fail (`OutboxFull`).
+
+Rows hold what a message is and whose (`kind`, `site`, `device_id`), never a topic: the
+sender builds the topic when it sends (`shared.topics`, with the root configured then),
+so a changed topic root or topic layout does not strand what is queued. An outbox of the
+first schema (a `topic` per row) is migrated in place when opened, every row kept.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import sqlite3
@@ -40,6 +46,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import TypeVar
 
+from shared.topics import TopicError, device_topic, parse_device_topic
+
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
@@ -47,21 +55,29 @@ T = TypeVar("T")
 # critical events that come meanwhile: a transaction appends ~5 pages (20 kB) to the WAL.
 RESERVE_BYTES = 256 * 1024
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS outbox (
+SCHEMA_VERSION = 2  # PRAGMA user_version; 0 or 1: the first schema, a topic per row
+_OUTBOX_TABLE = """
+CREATE TABLE IF NOT EXISTS {name} (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     kind TEXT NOT NULL,
     key TEXT NOT NULL UNIQUE,
     critical INTEGER NOT NULL,
-    topic TEXT NOT NULL,
+    site TEXT NOT NULL,
+    device_id TEXT NOT NULL,
     payload TEXT NOT NULL,
     file_path TEXT,
     created_at REAL NOT NULL,
     attempts INTEGER NOT NULL DEFAULT 0
 );
+"""
+_SCHEMA = (
+    _OUTBOX_TABLE.format(name="outbox")
+    + """
 CREATE INDEX IF NOT EXISTS outbox_kind ON outbox (kind, id);
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 """
+)
+_COLUMNS = "id, kind, key, critical, site, device_id, payload, file_path, created_at, attempts"
 
 
 class ItemKind(StrEnum):
@@ -71,16 +87,24 @@ class ItemKind(StrEnum):
 
 @dataclass(frozen=True)
 class OutboxItem:
-    """One queued message: `payload` is the JSON to send, `file_path` a clip's video."""
+    """One queued message: `payload` is the JSON to send, `file_path` a clip's video;
+    `site` and `device_id` are whose it is (as its payload says), to address it by."""
 
     kind: ItemKind
     key: str
-    topic: str
     payload: str
+    site: str
+    device_id: str
     critical: bool = False
     file_path: str | None = None
     id: int | None = None
     attempts: int = 0
+
+    def topic(self, root: str) -> str:
+        """The event's MQTT topic under `root`; TopicError if its identity cannot be one."""
+        if self.kind is not ItemKind.EVENT:
+            raise TopicError(f"a {self.kind.value} has no topic: it travels over HTTP")
+        return device_topic(self.site, self.device_id, "events", root=root)
 
 
 class OutboxFull(RuntimeError):
@@ -104,12 +128,41 @@ class OutboxStore:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.execute("PRAGMA busy_timeout=5000")
-        self._db.executescript(_SCHEMA)
+        self._open_schema()
         self._keep_reserve()
 
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+    def _open_schema(self) -> None:
+        """Create the tables, or migrate an outbox of the first schema in place."""
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(outbox)")}
+        if "topic" in columns:
+            moved = self._write(self._migrate_from_topics)
+            log.info(
+                "outbox %s: %d queued items migrated to schema %d", self.path, moved, SCHEMA_VERSION
+            )
+        self._db.executescript(_SCHEMA)
+        self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    def _migrate_from_topics(self) -> int:
+        """Rebuild the table without `topic` (sqlite.org/lang_altertable.html, section 7):
+        every row keeps its id (so its order), attempts and clip file; whose it is comes
+        from its payload (what the cloud checks), else from its old topic."""
+        rows = self._db.execute(
+            "SELECT id, kind, key, critical, topic, payload, file_path, created_at, attempts"
+            " FROM outbox ORDER BY id"
+        ).fetchall()
+        self._db.execute("DROP TABLE IF EXISTS outbox_v2")
+        self._db.execute(_OUTBOX_TABLE.format(name="outbox_v2"))
+        self._db.executemany(
+            f"INSERT INTO outbox_v2 ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [(r[0], r[1], r[2], r[3], *_owner(r[5], r[4]), *r[5:]) for r in rows],
+        )
+        self._db.execute("DROP TABLE outbox")
+        self._db.execute("ALTER TABLE outbox_v2 RENAME TO outbox")
+        return len(rows)
 
     def put(self, item: OutboxItem) -> bool:
         """Queue an item; False if its key is already queued. Drops per the bound policy."""
@@ -214,13 +267,14 @@ class OutboxStore:
 
     def _insert(self, item: OutboxItem) -> bool:
         cursor = self._db.execute(
-            "INSERT OR IGNORE INTO outbox (kind, key, critical, topic, payload, file_path,"
-            " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT OR IGNORE INTO outbox (kind, key, critical, site, device_id, payload,"
+            " file_path, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 item.kind.value,
                 item.key,
                 int(item.critical),
-                item.topic,
+                item.site,
+                item.device_id,
                 item.payload,
                 item.file_path,
                 time.time(),
@@ -280,8 +334,8 @@ class OutboxStore:
         """The oldest items of a kind, in the order they were queued."""
         with self._lock:
             rows = self._db.execute(
-                "SELECT id, kind, key, topic, payload, critical, file_path, attempts FROM outbox"
-                " WHERE kind = ? ORDER BY id LIMIT ?",
+                "SELECT id, kind, key, site, device_id, payload, critical, file_path, attempts"
+                " FROM outbox WHERE kind = ? ORDER BY id LIMIT ?",
                 (kind.value, limit),
             ).fetchall()
         return [
@@ -289,11 +343,12 @@ class OutboxStore:
                 id=r[0],
                 kind=ItemKind(r[1]),
                 key=r[2],
-                topic=r[3],
-                payload=r[4],
-                critical=bool(r[5]),
-                file_path=r[6],
-                attempts=r[7],
+                site=r[3],
+                device_id=r[4],
+                payload=r[5],
+                critical=bool(r[6]),
+                file_path=r[7],
+                attempts=r[8],
             )
             for r in rows
         ]
@@ -366,6 +421,25 @@ def sweep_orphan_clips(store: OutboxStore, clip_dir: Path) -> int:
     orphans = [p for p in clip_dir.glob("*.mp4") if str(p) not in keep]
     _remove_files([str(p) for p in orphans])
     return len(orphans)
+
+
+def _owner(payload: str, topic: str) -> tuple[str, str]:
+    """(site, device_id) of a first-schema row: its payload's, else its topic's, else none.
+
+    Events (ActionEvent) and clips (ClipMeta) both carry `site` and `device_id`. A row
+    with neither cannot be addressed; it is kept, and the sender refuses it, counted.
+    """
+    try:
+        data = json.loads(payload)
+        if isinstance(data, dict) and {"site", "device_id"} <= data.keys():
+            return str(data["site"]), str(data["device_id"])
+    except ValueError:
+        pass
+    try:
+        parsed = parse_device_topic(topic)
+    except TopicError:
+        return "", ""
+    return parsed.site, parsed.device
 
 
 def _disk_full(exc: sqlite3.OperationalError) -> bool:

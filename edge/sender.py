@@ -1,10 +1,16 @@
 """The sender: drain the outbox to the cloud, deleting an item only once it is delivered.
 
 Events go over MQTT while the broker is connected; once it has been unreachable for
-`fallback_after_s` they go over HTTP instead (when a cloud URL is configured). Clips
-always go by HTTP multipart. A refused item (HTTP 4xx other than auth) is removed and
-counted, so one bad row cannot block the queue forever; anything else is retried with
-exponential backoff.
+`fallback_after_s` they go over HTTP instead (when a cloud URL is configured), a batch
+of up to `batch` events per request. Clips always go by HTTP multipart. A refused item
+(HTTP 4xx other than auth) is removed and counted, so one bad row cannot block the queue
+forever; anything else is retried with exponential backoff.
+
+A batch the cloud refuses is split in halves and each half posted again, down to the
+refused event alone: the others are delivered, only that one is dropped. (The cloud
+refuses a batch whole; halving finds the event whatever the refusal's body says. With one
+bad event in n it costs about 2 log2(n) more requests, and the cloud drops repeats by
+`event_id`.)
 """
 
 from __future__ import annotations
@@ -15,15 +21,20 @@ import time
 from pathlib import Path
 
 from edge.outbox import ItemKind, OutboxItem, OutboxStore
+from edge.stage import StageThread
 from edge.stats import AgentStats
 from edge.transport.base import Delivery, RejectedError, Transport, TransportError
-from edge.transport.http import CloudClient, HttpTransport
+from edge.transport.http import MAX_EVENTS_PER_POST, CloudClient, HttpTransport
 from edge.transport.mqtt import MqttTransport
+from shared.topics import DEFAULT_ROOT, TopicError
 
 log = logging.getLogger(__name__)
 
+# (delivered, refused for good): ids of outbox rows, each to be removed.
+Outcome = tuple[list[int], list[int]]
 
-class OutboxSender(threading.Thread):
+
+class OutboxSender(StageThread):
     def __init__(
         self,
         outbox: OutboxStore,
@@ -34,27 +45,23 @@ class OutboxSender(threading.Thread):
         fallback_after_s: float = 5.0,
         ack_timeout_s: float = 10.0,
         batch: int = 50,
+        topic_root: str = DEFAULT_ROOT,
     ) -> None:
-        super().__init__(name="sender", daemon=True)
+        super().__init__("sender", stats, stop_event)
         self.outbox = outbox
         self.mqtt = mqtt
         self.http = http
-        self.stats = stats
-        self.stop_event = stop_event
         self.fallback_after_s = fallback_after_s
         self.ack_timeout_s = ack_timeout_s
         self.batch = batch
+        self.topic_root = topic_root
         self.delivered = {"mqtt": 0, "http": 0, "clips": 0, "rejected": 0}
+        self.http_posts = 0  # event requests made (each retry of one counted once)
         self._backoff = _Backoff(0.25, 5.0)
 
     def run(self) -> None:
         while not self.stop_event.is_set():
-            try:
-                sent = self.send_events() + self.send_clips()
-            except Exception as exc:
-                log.exception("sending failed")
-                self.stats.error(f"sender: {exc}")
-                sent = 0
+            sent = self.guarded(lambda: self.send_events() + self.send_clips(), "sending") or 0
             if sent:
                 self._backoff.reset()
             elif self.deliverable() == 0:
@@ -77,25 +84,26 @@ class OutboxSender(threading.Thread):
         transport = self.route() if items else None
         if transport is None:
             return 0
-        delivered, rejected = self._deliver(transport, items)
+        if self.http is not None and transport is self.http:
+            delivered, rejected = self._post(self.http.client, items)
+        else:
+            delivered, rejected = self._publish(transport, items)
         self.outbox.remove(delivered + rejected)
-        self.outbox.mark_attempt(
-            [i.id for i in items if i.id not in delivered + rejected and i.id is not None]
-        )
+        done = set(delivered + rejected)
+        self.outbox.mark_attempt([i.id for i in items if i.id is not None and i.id not in done])
         self.delivered[transport.name] += len(delivered)
         return len(delivered) + len(rejected)
 
-    def _deliver(
-        self, transport: Transport, items: list[OutboxItem]
-    ) -> tuple[list[int], list[int]]:
+    def _publish(self, transport: Transport, items: list[OutboxItem]) -> Outcome:
         """Publish a batch, then wait for each acknowledgement (pipelined, not one by one)."""
         pending: list[tuple[int, Delivery]] = []
         rejected: list[int] = []
         for item in items:
             assert item.id is not None
             try:
-                pending.append((item.id, transport.publish(item.topic, item.payload.encode())))
-            except RejectedError as exc:
+                topic = item.topic(self.topic_root)  # built now: the root configured now
+                pending.append((item.id, transport.publish(topic, item.payload.encode())))
+            except (RejectedError, TopicError) as exc:
                 rejected.append(self._reject(item, exc))
             except TransportError as exc:
                 log.info("%s: %s", transport.name, exc)
@@ -108,6 +116,42 @@ class OutboxSender(threading.Thread):
             except TransportError as exc:
                 log.info("%s: %s", transport.name, exc)
         return delivered, rejected
+
+    def _post(self, client: CloudClient, items: list[OutboxItem]) -> Outcome:
+        """POST the events in as few requests as the cloud takes; stop at the first failure
+        that retrying may fix (what is left stays queued)."""
+        delivered: list[int] = []
+        rejected: list[int] = []
+        for start in range(0, len(items), MAX_EVENTS_PER_POST):
+            try:
+                self._post_isolating(
+                    client, items[start : start + MAX_EVENTS_PER_POST], delivered, rejected
+                )
+            except TransportError as exc:
+                log.info("http: %s", exc)
+                break
+        return delivered, rejected
+
+    def _post_isolating(
+        self,
+        client: CloudClient,
+        items: list[OutboxItem],
+        delivered: list[int],
+        rejected: list[int],
+    ) -> None:
+        """Post `items`; refused, post each half again, down to the refused event alone."""
+        self.http_posts += 1
+        try:
+            client.post_events([item.payload for item in items])
+        except RejectedError as exc:
+            if len(items) == 1:
+                rejected.append(self._reject(items[0], exc))
+                return
+            half = len(items) // 2
+            self._post_isolating(client, items[:half], delivered, rejected)
+            self._post_isolating(client, items[half:], delivered, rejected)
+            return
+        delivered.extend(item.id for item in items if item.id is not None)
 
     def _reject(self, item: OutboxItem, exc: Exception) -> int:
         assert item.id is not None

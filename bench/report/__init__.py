@@ -16,6 +16,7 @@ from bench.common import REPO
 from bench.report.alerts import ALERTS
 from bench.report.crop import motion_crop_section
 from bench.report.edge import EDGE, model_size_section
+from bench.report.http_drain import HTTP_DRAIN
 from bench.report.ingest import ingest_section
 from bench.report.kd import kd_section
 from bench.report.markdown import fill
@@ -41,6 +42,7 @@ def render(results_dir: Path, img: Path) -> str:
             motion_crop=motion_crop_section(results),
             edge_throughput=EDGE.render(results, img),
             ingest=ingest_section(results),
+            http_drain=HTTP_DRAIN.render(results, img),
             alert_latency=ALERTS.render(results, img),
             window_phase=WINDOW_PHASE.render(results, img),
             soak=SOAK.render(results, img),

@@ -1,4 +1,4 @@
-"""Broker connections (paho-mqtt 2): the address from a URL, clients, a publisher."""
+"""Broker connections (paho-mqtt 2): clients and a publisher, to a `shared.broker` address."""
 
 from __future__ import annotations
 
@@ -6,41 +6,17 @@ import logging
 import threading
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
-from urllib.parse import unquote, urlsplit
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
+
+from shared.broker import BrokerAddress
 
 log = logging.getLogger(__name__)
 
 
 class PublishError(RuntimeError):
     """A message was not confirmed by the broker in time."""
-
-
-@dataclass(frozen=True)
-class BrokerAddress:
-    host: str
-    port: int
-    username: str | None = None
-    password: str | None = None
-    tls: bool = False
-
-
-def parse_mqtt_url(url: str) -> BrokerAddress:
-    """`mqtt://user:pw@host:1883` or `mqtts://host:8883` -> BrokerAddress."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
-        raise ValueError(f"MQTT URL {url!r}: expected mqtt://host:port or mqtts://host:port")
-    tls = parts.scheme == "mqtts"
-    return BrokerAddress(
-        host=parts.hostname,
-        port=parts.port or (8883 if tls else 1883),
-        username=unquote(parts.username) if parts.username else None,
-        password=unquote(parts.password) if parts.password else None,
-        tls=tls,
-    )
 
 
 def make_client(
@@ -100,8 +76,11 @@ class MqttPublisher:
 
     def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
         if reason_code.is_failure:
-            log.warning("MQTT publisher: broker refused the connection: %s", reason_code)
+            log.warning(
+                "MQTT publisher: broker %s refused the connection: %s", self._address, reason_code
+            )
             return
+        log.info("MQTT publisher connected to %s", self._address)
         self._connected.set()
         if self.on_connected is not None:
             # Never publish-and-wait on paho's own network thread: it would wait for itself.

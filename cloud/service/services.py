@@ -21,12 +21,13 @@ from cloud.service.ingest import Ingestor
 from cloud.service.live import LiveHub
 from cloud.service.live_relay import LiveSink, PgListener, PgNotifySink
 from cloud.service.metrics import ServiceMetrics
-from cloud.service.mqtt import MqttPublisher, parse_mqtt_url
+from cloud.service.mqtt import MqttPublisher
 from cloud.service.mqtt_ingest import MqttIngest
 from cloud.service.registry import ModelRegistry
 from cloud.service.settings import Settings
 from cloud.service.signing import ModelSigner
 from cloud.service.worker import JobWorker
+from shared.broker import parse_mqtt_url
 
 log = logging.getLogger(__name__)
 
@@ -87,8 +88,10 @@ class Services:
         if s.mqtt_url is None:
             log.warning("VIGIL_MQTT_URL is not set: no MQTT ingest (HTTP ingest only)")
             return
+        address = parse_mqtt_url(s.mqtt_url)
+        log.info("MQTT ingest from %s", address)  # the address prints without its password
         self.mqtt_ingest = MqttIngest(
-            parse_mqtt_url(s.mqtt_url),
+            address,
             s.mqtt_topic_root,
             s.mqtt_share_group,
             s.mqtt_client_id,
@@ -129,7 +132,7 @@ def build_services(settings: Settings, serves_api: bool = True) -> Services:
     hub = LiveHub(metrics)
     signer = ModelSigner.load_or_create(settings.data_dir / "keys")
     registry = ModelRegistry(settings.data_dir / "models", signer, settings.public_base_url)
-    publisher = MqttPublisher(parse_mqtt_url(settings.mqtt_url)) if settings.mqtt_url else None
+    publisher = _publisher(settings.mqtt_url)
     announcer = ModelAnnouncer(sessions, registry, publisher, settings.mqtt_topic_root)
     if publisher is not None:
         publisher.on_connected = announcer.announce_production
@@ -149,6 +152,14 @@ def build_services(settings: Settings, serves_api: bool = True) -> Services:
         Ingestor(sessions, live, metrics),
         live,
     )
+
+
+def _publisher(mqtt_url: str | None) -> MqttPublisher | None:
+    if not mqtt_url:
+        return None
+    address = parse_mqtt_url(mqtt_url)
+    log.info("MQTT publisher for %s", address)  # the address prints without its password
+    return MqttPublisher(address)
 
 
 def webhook_config(settings: Settings) -> WebhookConfig:

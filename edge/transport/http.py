@@ -24,6 +24,9 @@ log = logging.getLogger(__name__)
 
 API = "/api/v1"
 _RETRYABLE_4XX = (401, 403, 408, 429)
+# The most events `POST /api/v1/events` takes at once: cloud.service.schemas.MAX_BATCH
+# (the edge cannot import the service; tests/edge/test_edge_http_batches.py holds them equal).
+MAX_EVENTS_PER_POST = 1000
 
 
 class CloudClient:
@@ -64,6 +67,9 @@ class CloudClient:
         raise AssertionError("unreachable")  # pragma: no cover
 
     def post_events(self, payloads: list[str]) -> None:
+        """One request for up to MAX_EVENTS_PER_POST events (ActionEvent JSON each)."""
+        if not 0 < len(payloads) <= MAX_EVENTS_PER_POST:
+            raise ValueError(f"{len(payloads)} events: a post takes 1-{MAX_EVENTS_PER_POST}")
         body = '{"events": [' + ",".join(payloads) + "]}"
         self.request(
             "POST",

@@ -18,8 +18,9 @@ from typing import Any
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 
-from edge.config import MqttConfig, parse_mqtt_url
+from edge.config import MqttConfig
 from edge.transport.base import MessageHandler, TransportError
+from shared.broker import BrokerAddress
 
 log = logging.getLogger(__name__)
 
@@ -44,29 +45,27 @@ class MqttTransport:
     def __init__(
         self,
         config: MqttConfig,
+        address: BrokerAddress,
         client_id: str,
         status_topic: str,
         online_payload: Callable[[], bytes],
         offline_payload: Callable[[], bytes],
-        password: str | None = None,
     ) -> None:
-        if config.url is None:
-            raise ValueError("MQTT transport needs mqtt.url")
         self.config = config
-        self.address = parse_mqtt_url(config.url)
+        self.address = address  # logged as `address`: it prints without the password
         self.status_topic = status_topic
         self.online_payload = online_payload
         self.offline_payload = offline_payload
         self._handlers: dict[str, MessageHandler] = {}
         self._lock = threading.Lock()
         self._down_since = time.monotonic()
-        self.client = self._make_client(client_id, password)
+        self.client = self._make_client(client_id)
 
-    def _make_client(self, client_id: str, password: str | None) -> mqtt.Client:
+    def _make_client(self, client_id: str) -> mqtt.Client:
         client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=True)
         client.will_set(self.status_topic, self.offline_payload(), qos=1, retain=True)
-        if self.config.username is not None:
-            client.username_pw_set(self.config.username, password)
+        if self.address.username is not None:
+            client.username_pw_set(self.address.username, self.address.password)
         if self.address.tls:
             ca = str(self.config.ca_file) if self.config.ca_file else None
             client.tls_set(ca_certs=ca, tls_version=ssl.PROTOCOL_TLS_CLIENT)
@@ -95,7 +94,7 @@ class MqttTransport:
 
     def publish(self, topic: str, payload: bytes, retain: bool = False) -> MqttDelivery:
         if not self.connected():
-            raise TransportError(f"not connected to {self.config.url}")
+            raise TransportError(f"not connected to {self.address}")
         info = self.client.publish(topic, payload, qos=1, retain=retain)
         if info.rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
             raise TransportError(f"publish to {topic} failed: {mqtt.error_string(info.rc)}")
@@ -121,9 +120,9 @@ class MqttTransport:
         self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, properties: Any
     ) -> None:
         if reason.is_failure:
-            log.warning("broker %s refused the connection: %s", self.config.url, reason)
+            log.warning("broker %s refused the connection: %s", self.address, reason)
             return
-        log.info("connected to %s", self.config.url)
+        log.info("connected to %s", self.address)
         client.publish(self.status_topic, self.online_payload(), qos=1, retain=True)
         with self._lock:
             topics = list(self._handlers)
@@ -135,7 +134,7 @@ class MqttTransport:
     ) -> None:
         with self._lock:
             self._down_since = time.monotonic()
-        log.warning("disconnected from %s: %s", self.config.url, reason)
+        log.warning("disconnected from %s: %s", self.address, reason)
 
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
         with self._lock:

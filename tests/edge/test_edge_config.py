@@ -76,6 +76,57 @@ def test_urls_are_checked() -> None:
     assert load_settings(mqtt={"url": "mqtts://broker"}).mqtt.url == "mqtts://broker"
 
 
+@pytest.mark.parametrize(
+    ("url", "username", "password", "expected"),
+    [
+        # The URL alone: its user and password.
+        ("mqtt://room1:from-url@b", None, None, ("room1", "from-url")),
+        # VIGIL_MQTT_PASSWORD wins over the URL's password.
+        ("mqtt://room1:from-url@b", None, "from-env", ("room1", "from-env")),
+        # mqtt.username wins over the URL's user, whose password is not sent to another.
+        ("mqtt://room1:from-url@b", "room2", None, ("room2", None)),
+        ("mqtt://room1:from-url@b", "room1", None, ("room1", "from-url")),
+        ("mqtt://room1:from-url@b", "room2", "from-env", ("room2", "from-env")),
+        # No credentials in the URL: the settings, as before.
+        ("mqtt://b", "room1", "from-env", ("room1", "from-env")),
+        ("mqtt://b", None, None, (None, None)),
+    ],
+)
+def test_explicit_credentials_win_over_the_urls(
+    monkeypatch: pytest.MonkeyPatch,
+    url: str,
+    username: str | None,
+    password: str | None,
+    expected: tuple[str | None, str | None],
+) -> None:
+    monkeypatch.setenv("VIGIL_MQTT__URL", url)  # a password in the URL: environment only
+    if password is not None:
+        monkeypatch.setenv("VIGIL_MQTT_PASSWORD", password)
+    mqtt = {"username": username} if username else {}
+    address = load_settings(mqtt=mqtt).broker_address()
+    assert address is not None and (address.username, address.password) == expected
+    assert (address.host, address.port) == ("b", 1883)
+
+
+def test_a_password_in_the_url_comes_from_the_environment_only(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="mqtt.url holds a password") as in_file:
+        load_settings(write(tmp_path, "mqtt:\n  url: mqtt://room1:hunter2@broker\n"))
+    with pytest.raises(ConfigError, match="mqtt.url holds a password") as on_line:
+        load_settings(mqtt={"url": "mqtt://room1:hunter2@broker"})
+    assert "hunter2" not in str(in_file.value) + str(on_line.value)
+    assert load_settings(mqtt={"url": "mqtt://room1@broker"}).mqtt.url == "mqtt://room1@broker"
+    assert load_settings().broker_address() is None
+
+
+def test_a_refused_url_is_quoted_without_its_password(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VIGIL_MQTT__URL", "mqtt://room1:hunter2@broker:99999")
+    monkeypatch.setenv("VIGIL_CLOUD_URL", "ftp://admin:s3cret@cloud")
+    with pytest.raises(ConfigError, match="the port must be 1-65535") as refused:
+        load_settings()
+    assert "cloud_url must be http" in str(refused.value)
+    assert "hunter2" not in str(refused.value) and "s3cret" not in str(refused.value)
+
+
 def test_not_a_mapping_or_not_yaml(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="mapping"):
         load_settings(write(tmp_path, "- a\n- b\n"))

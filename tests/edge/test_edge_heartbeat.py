@@ -30,7 +30,9 @@ def test_heartbeat_reports_rates_latency_outbox_drops_and_errors(tmp_path: Path)
     stats = AgentStats()
     outbox = OutboxStore(tmp_path / "o.sqlite", max_items=10)
     for i in range(12):
-        outbox.put(OutboxItem(kind=ItemKind.EVENT, key=f"e{i}", topic="t", payload="{}"))
+        outbox.put(
+            OutboxItem(kind=ItemKind.EVENT, key=f"e{i}", payload="{}", site="s", device_id="d")
+        )
     probe = HealthProbe(DeviceIdentity("dev1", "site1"), stats, outbox, lambda: "v7")
     stats.count("frames_in", 30)
     stats.count("frames_out", 25)

@@ -17,9 +17,16 @@ def event(key: str, critical: bool = False) -> OutboxItem:
     return OutboxItem(
         kind=ItemKind.EVENT,
         key=key,
-        topic="vigil/s/d/events",
         payload=f'{{"k": "{key}"}}',
+        site="s",
+        device_id="d",
         critical=critical,
+    )
+
+
+def clip(key: str, file_path: str | None = None) -> OutboxItem:
+    return OutboxItem(
+        kind=ItemKind.CLIP, key=key, payload="{}", site="s", device_id="d", file_path=file_path
     )
 
 
@@ -44,7 +51,7 @@ def test_the_idempotency_key_is_queued_once(tmp_path: Path) -> None:
 def test_kinds_are_peeked_apart(tmp_path: Path) -> None:
     store = OutboxStore(tmp_path / "o.sqlite")
     store.put(event("e1"))
-    store.put(OutboxItem(kind=ItemKind.CLIP, key="c1", topic="", payload="{}"))
+    store.put(clip("c1"))
     assert [i.key for i in store.peek(ItemKind.CLIP)] == ["c1"]
     assert store.depth(ItemKind.EVENT) == 1 and store.depth(ItemKind.CLIP) == 1
 
@@ -93,7 +100,7 @@ def test_dropping_a_clip_deletes_its_file(tmp_path: Path) -> None:
     video = tmp_path / "clips" / "c.mp4"
     video.parent.mkdir()
     video.write_bytes(b"x")
-    store.put(OutboxItem(kind=ItemKind.CLIP, key="c", topic="", payload="{}", file_path=str(video)))
+    store.put(clip("c", str(video)))
     for i in range(10):
         store.put(event(f"e{i}"))
     assert not video.exists() and store.dropped() == 1
@@ -106,7 +113,7 @@ def test_orphan_clip_files_are_swept(tmp_path: Path) -> None:
     (clips / "orphan.mp4").write_bytes(b"x")
     kept = clips / "kept.mp4"
     kept.write_bytes(b"x")
-    store.put(OutboxItem(kind=ItemKind.CLIP, key="k", topic="", payload="{}", file_path=str(kept)))
+    store.put(clip("k", str(kept)))
     assert sweep_orphan_clips(store, clips) == 1
     assert kept.exists() and not (clips / "orphan.mp4").exists()
 
@@ -117,8 +124,8 @@ CHILD = textwrap.dedent(
     from edge.outbox import ItemKind, OutboxItem, OutboxStore
     store = OutboxStore(sys.argv[1])
     for i in range(100000):
-        store.put(OutboxItem(kind=ItemKind.EVENT, key=f"k{i}", topic="t", payload="{}",
-                             critical=i % 2 == 0))
+        store.put(OutboxItem(kind=ItemKind.EVENT, key=f"k{i}", payload="{}", site="s",
+                             device_id="d", critical=i % 2 == 0))
         print(f"k{i}", flush=True)
     """
 )

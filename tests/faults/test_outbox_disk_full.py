@@ -20,7 +20,7 @@ pytestmark = pytest.mark.services
 
 def event(critical: bool) -> OutboxItem:
     key = str(uuid.uuid4())
-    return OutboxItem(ItemKind.EVENT, key, "t", "x" * 600, critical=critical)
+    return OutboxItem(ItemKind.EVENT, key, "x" * 600, "s", "d", critical=critical)
 
 
 def test_on_a_full_disk_oldest_non_critical_go_first_counted_and_critical_stay(

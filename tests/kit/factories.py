@@ -16,7 +16,7 @@ import numpy as np
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from cloud.service.mqtt import parse_mqtt_url
+from shared.broker import parse_mqtt_url
 from shared.video import write_video
 
 

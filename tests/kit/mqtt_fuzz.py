@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from paho.mqtt.enums import CallbackAPIVersion
 
-from cloud.service.mqtt import parse_mqtt_url
+from shared.broker import parse_mqtt_url
 from shared.topics import device_topic
 
 KINDS = ("events", "status", "ack")
