@@ -366,7 +366,7 @@ class SseProbe:
             raise RuntimeError("the SSE stream did not connect")
         self._client = self._mqtt()
 
-    def _mqtt(self):  # noqa: ANN202 - paho is imported lazily
+    def _mqtt(self):  # paho is imported lazily
         import paho.mqtt.client as mqtt
         from paho.mqtt.enums import CallbackAPIVersion
 

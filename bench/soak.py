@@ -126,7 +126,7 @@ def heartbeat(device: SimDevice) -> str:
     ).model_dump_json()
 
 
-def connect(device: SimDevice, mqtt_url: str):  # noqa: ANN201 - paho is imported lazily
+def connect(device: SimDevice, mqtt_url: str):  # paho is imported lazily
     import paho.mqtt.client as mqtt
     from paho.mqtt.enums import CallbackAPIVersion
 
@@ -209,7 +209,7 @@ def wait_acked(infos: list, timeout: float) -> int:
 # -- sampling the service ---------------------------------------------------------------
 
 
-def serve_process(svc: Service):  # noqa: ANN201 - psutil is imported lazily
+def serve_process(svc: Service):  # psutil is imported lazily
     """The `vigil serve` child of this process (the one listening on the service's port)."""
     import psutil
 
@@ -221,7 +221,7 @@ def serve_process(svc: Service):  # noqa: ANN201 - psutil is imported lazily
     raise RuntimeError("vigil serve's process not found")
 
 
-def broker_process():  # noqa: ANN201
+def broker_process():
     import psutil
 
     for child in psutil.Process().children(recursive=True):

@@ -54,7 +54,7 @@ class SseListener:
                         kind = line[len("event: ") :]
                     elif line.startswith("data: "):
                         self._record(kind, line[len("data: ") :])
-        except Exception as exc:  # noqa: BLE001 - kept for the report, raised by stop()
+        except Exception as exc:  # kept for the report, raised by stop()
             if not self._stop.is_set():
                 self.error = exc
 

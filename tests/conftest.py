@@ -20,6 +20,24 @@ from tests.kit.outcomes import missing, require_data, require_services
 REPO = Path(__file__).resolve().parents[1]
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Under xdist each worker, and everything it starts (a training job, the demo), trains
+    on one thread: two workers on this 2-core machine, each with torch's two threads,
+    would oversubscribe the cores and spin OpenMP's waits against each other."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        os.environ["OMP_NUM_THREADS"] = "1"
+        os.environ["MKL_NUM_THREADS"] = "1"
+
+
+# The file that trains the quick demo, the longest by far: first, so that under xdist one
+# worker starts on it while the other takes everything else.
+LONGEST_FIRST = "tests/test_demo.py"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items.sort(key=lambda item: not item.nodeid.startswith(LONGEST_FIRST))  # stable
+
+
 def data_root() -> Path:
     return Path(os.environ.get("VIGIL_DATA_ROOT", REPO.parent / "shared" / "data"))
 
@@ -99,7 +117,7 @@ def quick_demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
         [sys.executable, "-m", "shared", "demo", "--quick", "--exit", "--out", str(out)],
         capture_output=True,
         text=True,
-        timeout=900,
+        timeout=1500,
         cwd=REPO,
     )
     assert done.returncode == 0, done.stderr[-4000:]

@@ -51,6 +51,7 @@ def test_a_recipe_is_hop_draws_and_jitter() -> None:
             parse_recipe(bad)
 
 
+@pytest.mark.bench
 @pytest.mark.timeout(600)
 def test_the_benchmark_plays_every_phase_to_the_agent(tmp_path: Path) -> None:
     out = tmp_path / "phase.json"

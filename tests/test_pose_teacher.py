@@ -82,7 +82,7 @@ def test_the_pose_teacher_trains_and_its_logits_feed_the_kd_loss(
     assert student_logits.grad[2:].abs().sum() > 0  # the unlabelled rows learn from the KL
 
 
-def _checkpoint_like(model_cfg, model, data):  # noqa: ANN001, ANN202 - test helper
+def _checkpoint_like(model_cfg, model, data):  # test helper
     from cloud.training.pipeline import make_checkpoint
     from cloud.training.trainer import TrainResult
 

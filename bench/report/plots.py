@@ -55,7 +55,7 @@ class SharePoint:
     scratch_auc: Stat
 
 
-def _pyplot():  # noqa: ANN202 - matplotlib is imported lazily (cloud extra)
+def _pyplot():  # matplotlib is imported lazily (train extra)
     import matplotlib
 
     matplotlib.use("Agg")

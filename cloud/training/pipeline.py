@@ -462,9 +462,12 @@ def finish(
     """Test every model, export the student (and the teacher, for its latency), write the report."""
     results = {m.name: evaluate_trained(m, data) for m in models}
     exported = pick_export(models)
-    entries: dict[str, Scores] = {m.name.value: entry_for(cfg, m, results[m.name]) for m in models}
     with_metrics = attach_test_metrics(exported, results[exported.name])
-    export_onnx(with_metrics, cfg.out / "student.onnx")
+    shipped = export_onnx(with_metrics, cfg.out / "student.onnx")
+    entries: dict[str, Scores] = {
+        m.name.value: entry_for(cfg, m, results[m.name], shipped if m is exported else None)
+        for m in models
+    }
     if cfg.params.int8:
         entries[INT8] = int8_entry(cfg, data, with_metrics)
     report = RunReport(
@@ -530,15 +533,26 @@ def attach_test_metrics(trained: Trained, result: EvalResult) -> Checkpoint:
     )
 
 
-def entry_for(cfg: PipelineConfig, trained: Trained, result: EvalResult) -> ModelEntry:
+def entry_for(
+    cfg: PipelineConfig, trained: Trained, result: EvalResult, onnx: Path | None
+) -> ModelEntry:
+    """A model's report entry; its latency is its ONNX export's (`onnx`, else exported now)."""
     model = trained.model
     shape = (1, *trained.checkpoint.model_config.input_shape)
-    onnx_path = cfg.out / f"{trained.name}.latency.onnx"
-    export_onnx(trained.checkpoint, onnx_path)
-    latency = ort_latency_ms(onnx_path, runs=30, threads=1)["p50"]
-    onnx_path.unlink()
     macs = count_macs(model, shape)
+    latency = onnx_latency_ms(cfg, trained, onnx)
     return ModelEntry.of(result.to_dict(), count_params(model), macs, latency, trained.kd)
+
+
+def onnx_latency_ms(cfg: PipelineConfig, trained: Trained, onnx: Path | None) -> float:
+    """p50 of one window on ONNX Runtime, one thread (an export made for it is removed)."""
+    if onnx is not None:
+        return ort_latency_ms(onnx, runs=30, threads=1)["p50"]
+    temporary = export_onnx(trained.checkpoint, cfg.out / f"{trained.name}.latency.onnx")
+    try:
+        return ort_latency_ms(temporary, runs=30, threads=1)["p50"]
+    finally:
+        temporary.unlink()
 
 
 def timing(models: list[Trained]) -> Timing:

@@ -16,7 +16,7 @@ from tests.kit.factories import (
 from tests.kit.service import CLIP_LIMIT, Server
 
 
-def upload(server: Server, device, meta: dict, video: bytes):  # noqa: ANN001, ANN201
+def upload(server: Server, device, meta: dict, video: bytes):
     with server.client(device.headers) as client:
         return client.post(
             "/api/v1/clips",

@@ -174,7 +174,7 @@ def test_a_fall_episode_opens_one_alert_that_a_person_acknowledges(server: Serve
     assert twice.status_code == 409 and still_open == []
 
 
-def test_an_unacknowledged_alert_is_escalated_with_retries(server: Server, webhook) -> None:  # noqa: ANN001
+def test_an_unacknowledged_alert_is_escalated_with_retries(server: Server, webhook) -> None:
     device = create_random_device(server)
     fall = make_event(device, action="falling", severity="critical")
     with server.client(device.headers) as client:
@@ -189,7 +189,8 @@ def test_an_unacknowledged_alert_is_escalated_with_retries(server: Server, webho
         escalations = client.get(f"/api/v1/alerts/{alert['id']}/escalations").json()
     assert escalated
     assert [(e["ok"], e["attempts"], e["status_code"]) for e in escalations] == [(True, 2, 200)]
-    sent = [b for b in webhook.received if b["alert"]["id"] == alert["id"]]
+    ours = (device.id, alert["id"])
+    sent = [b for b in webhook.received if (b["alert"]["device_id"], b["alert"]["id"]) == ours]
     assert sent and sent[0]["alert"]["device_id"] == device.id
 
 

@@ -108,7 +108,7 @@ def connect(
     result: list = []
     done = threading.Event()
 
-    def on_connect(c, u, flags, reason_code, properties) -> None:  # noqa: ANN001
+    def on_connect(c, u, flags, reason_code, properties) -> None:
         result.append(reason_code)
         done.set()
 
@@ -119,7 +119,7 @@ def connect(
     return client, (result[0] if result else None)
 
 
-def test_a_device_logs_in_with_its_token_and_publishes_only_its_own_topics(broker) -> None:  # noqa: ANN001
+def test_a_device_logs_in_with_its_token_and_publishes_only_its_own_topics(broker) -> None:
     port, first, second = broker
     cloud, code = connect(port, "cloud", "cloud-secret")
     assert code is not None and not code.is_failure
@@ -141,7 +141,7 @@ def test_a_device_logs_in_with_its_token_and_publishes_only_its_own_topics(broke
     assert theirs not in seen
 
 
-def test_a_wrong_or_missing_password_is_refused(broker) -> None:  # noqa: ANN001
+def test_a_wrong_or_missing_password_is_refused(broker) -> None:
     port, first, second = broker
     _, wrong = connect(port, first["device"]["id"], second["token"])
     _, anonymous = connect(port, None, None)

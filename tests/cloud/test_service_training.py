@@ -175,7 +175,7 @@ def retained_version(mqtt_url: str, server: Server, site: str) -> str:
 
 def test_a_failed_job_records_its_error_and_leaves_the_registry(
     server: Server, datasets_root
-) -> None:  # noqa: ANN001
+) -> None:
     empty = datasets_root / "empty-dataset"
     empty.mkdir(exist_ok=True)
     with server.client(server.admin) as client:

@@ -64,7 +64,7 @@ def test_a_device_acl_names_only_its_own_topics() -> None:
         ("if_better", Scores(0.9, 1.0), None, True, False),  # production not comparable
     ],
 )
-def test_promotion_decisions(policy, candidate, production, has_production, promote) -> None:  # noqa: ANN001
+def test_promotion_decisions(policy, candidate, production, has_production, promote) -> None:
     decision = decide_promotion(policy, candidate, production, has_production)
     assert decision.promote is promote and decision.reason
 

@@ -161,7 +161,7 @@ def test_ten_thousand_qos1_events_arrive_complete_at_a_slow_subscriber(
     seen: set[bytes] = set()
     stall = {"left": 2_000}
 
-    def on_message(_c, _u, message) -> None:  # noqa: ANN001
+    def on_message(_c, _u, message) -> None:
         if stall["left"] > 0:  # ~2 s of a slow database at first
             stall["left"] -= 1
             time.sleep(0.001)

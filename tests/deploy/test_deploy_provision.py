@@ -24,9 +24,9 @@ from shared.loopback import free_port
 from tests.kit.deploy import CLOUD_USER, DEPLOY, ROOT, Broker, always_model, connect, start_broker
 from tests.kit.outcomes import wait_for
 
-pytest.importorskip("fastapi", reason="the cloud service needs the cloud extra")
+pytest.importorskip("fastapi", reason="the cloud service needs the service extra")
 
-import uvicorn  # noqa: E402 - after the skip: only with the cloud extra
+import uvicorn  # noqa: E402 - after the skip: only with the service extra
 
 from cloud.service.app import create_app  # noqa: E402
 from cloud.service.settings import Settings  # noqa: E402

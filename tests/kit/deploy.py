@@ -87,7 +87,7 @@ class Session:
         acked = threading.Event()
         codes: list[mqtt.ReasonCode] = []
 
-        def on_subscribe(client, userdata, mid, reason_codes, properties) -> None:  # noqa: ANN001
+        def on_subscribe(client, userdata, mid, reason_codes, properties) -> None:
             codes.extend(reason_codes)
             acked.set()
 
@@ -127,7 +127,7 @@ def connect(
     session = Session(client, None)
     done = threading.Event()
 
-    def on_connect(c, u, flags, reason_code, properties) -> None:  # noqa: ANN001
+    def on_connect(c, u, flags, reason_code, properties) -> None:
         session.code = reason_code
         done.set()
 

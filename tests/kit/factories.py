@@ -159,7 +159,7 @@ class SseListener:
         finally:
             self.connected.set()
 
-    def wait_for(self, kind: str, predicate, timeout: float) -> dict[str, Any]:  # noqa: ANN001
+    def wait_for(self, kind: str, predicate, timeout: float) -> dict[str, Any]:
         import time
 
         deadline = time.monotonic() + timeout

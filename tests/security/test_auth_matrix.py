@@ -77,7 +77,7 @@ ACCESS: dict[tuple[str, str], frozenset[str]] = {
 MOUNTS = {"/dashboard"}  # static files of the page
 
 
-def built_app():  # noqa: ANN201
+def built_app():
     """The app as `vigil serve` builds it (its routes need no running services)."""
     return create_app(Settings(env="development", admin_token="x" * 32))
 

@@ -180,7 +180,7 @@ def _extract_to_cache(video: Path, root: Path, settings: PoseSettings) -> None:
 
 def extract_track(video: Path, settings: PoseSettings = PoseSettings()) -> PoseTrack:
     """Run MediaPipe Pose in tracking mode over every decoded frame of `video`."""
-    import mediapipe as mp  # cloud extra only; heavy, so imported where it is used
+    import mediapipe as mp  # train extra only; heavy, so imported where it is used
 
     rows: list[tuple[np.ndarray, np.ndarray, np.ndarray, bool]] = []
     fps, size = 0.0, (0, 0)
