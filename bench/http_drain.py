@@ -25,10 +25,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import secrets
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -43,8 +39,7 @@ from typing import Any
 import httpx
 
 from bench.common import cli_settings, write_result
-from shared.loopback import free_port, wait_until
-from tests.kit.processes import stop_process
+from tests.kit.processes import vigil_serve as vigil_serve_process
 
 DEFAULT_BATCHES = (1, 50, 1000)
 INGEST_REQUESTS = "vigil_ingest_lag_seconds_count"  # one observation per stored HTTP batch
@@ -104,42 +99,14 @@ def database(args: argparse.Namespace, work: Path) -> Iterator[tuple[str, str]]:
 @contextmanager
 def vigil_serve(db_url: str, database_kind: str, work: Path) -> Iterator[Cloud]:
     """`vigil serve` in its own process, HTTP only, no rate limit; SIGTERM at the end."""
-    port, admin_token = free_port(), secrets.token_urlsafe(32)
     env = {
-        **os.environ,
-        "VIGIL_ENV": "production",
-        "VIGIL_ADMIN_TOKEN": admin_token,
         "DATABASE_URL": db_url,
-        "VIGIL_DATA_DIR": str(work / "data"),
-        "VIGIL_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
+        "VIGIL_MQTT_URL": None,
         "VIGIL_RUN_WORKER": "false",
         "VIGIL_INGEST_REQUESTS_PER_S": "0",
     }
-    env.pop("VIGIL_MQTT_URL", None)
-    base, log_path = f"http://127.0.0.1:{port}", work / "serve.log"
-    vigil = Path(sys.executable).with_name("vigil")
-    with log_path.open("w") as log:
-        proc = subprocess.Popen(
-            [str(vigil), "serve", "--host", "127.0.0.1", "--port", str(port)],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            cwd=work,
-        )
-
-        def ready() -> bool:
-            if proc.poll() is not None:
-                raise RuntimeError(f"vigil serve exited:\n{log_path.read_text()[-3000:]}")
-            try:
-                return httpx.get(base + "/readyz", timeout=2).status_code == 200
-            except httpx.HTTPError:
-                return False
-
-        try:
-            wait_until(ready, 120, "vigil serve to be ready", 0.2)
-            yield Cloud(base, {"Authorization": f"Bearer {admin_token}"}, database_kind, db_url)
-        finally:
-            stop_process(proc, grace_s=30)
+    with vigil_serve_process(env, work) as (base, admin_token):
+        yield Cloud(base, {"Authorization": f"Bearer {admin_token}"}, database_kind, db_url)
 
 
 def stored_rows(db_url: str, device_id: str) -> tuple[int, int]:

@@ -29,8 +29,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import secrets
 import statistics
 import subprocess
 import sys
@@ -47,10 +45,10 @@ from typing import Any
 
 from bench.common import REPO, write_result
 from bench.fixtures import percentiles
-from shared.loopback import free_port, wait_until
+from shared.loopback import wait_until
 from tests.kit.mosquitto import MAX_INFLIGHT_MESSAGES, mosquitto
 from tests.kit.postgres import postgres_database
-from tests.kit.processes import stop_process
+from tests.kit.processes import stop_process, vigil_serve
 
 GOALS = {"mqtt_events_per_s": 5000.0, "sse_latency_ms_p95": 100.0}
 EVENT_TEMPLATE = (
@@ -299,45 +297,10 @@ class Service:
 @contextmanager
 def service(db_url: str, mqtt_url: str, work: Path) -> Iterator[Service]:
     """`vigil serve` in its own process, as deployed; stopped with SIGTERM at the end."""
-    import httpx
-
-    port, root = free_port(), f"bench-{uuid.uuid4().hex[:8]}"
-    admin_token = secrets.token_urlsafe(32)
-    env = {
-        **os.environ,
-        "VIGIL_ENV": "production",
-        "VIGIL_ADMIN_TOKEN": admin_token,
-        "DATABASE_URL": db_url,
-        "VIGIL_MQTT_URL": mqtt_url,
-        "VIGIL_MQTT_TOPIC_ROOT": root,
-        "VIGIL_DATA_DIR": str(work / "data"),
-        "VIGIL_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
-    }
-    vigil = Path(sys.executable).with_name("vigil")
-    log_path = work / "serve.log"
-    with log_path.open("w") as log:
-        proc = subprocess.Popen(
-            [str(vigil), "serve", "--host", "127.0.0.1", "--port", str(port)],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            cwd=work,
-        )
-        base = f"http://127.0.0.1:{port}"
-
-        def ready() -> bool:
-            if proc.poll() is not None:
-                raise RuntimeError(f"vigil serve exited:\n{log_path.read_text()[-3000:]}")
-            try:
-                return httpx.get(base + "/readyz", timeout=2).status_code == 200
-            except httpx.HTTPError:
-                return False
-
-        try:
-            wait_until(ready, 120, "vigil serve to be ready (database, broker, ingest)", 0.2)
-            yield Service(base, {"Authorization": f"Bearer {admin_token}"}, root)
-        finally:
-            stop_process(proc, grace_s=30)
+    root = f"bench-{uuid.uuid4().hex[:8]}"
+    env = {"DATABASE_URL": db_url, "VIGIL_MQTT_URL": mqtt_url, "VIGIL_MQTT_TOPIC_ROOT": root}
+    with vigil_serve(env, work) as (base, admin_token):
+        yield Service(base, {"Authorization": f"Bearer {admin_token}"}, root)
 
 
 # -- the live stream -------------------------------------------------------------------------

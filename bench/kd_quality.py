@@ -147,8 +147,12 @@ def run_split(
             report["unlabeled_videos"] = n_unlabeled
         per_seed.append({"seed": seed, "report": report})
         print(f"{tag} seed {seed}: " + summary_line(report), flush=True)
-        result = {"test_where": test_where, "val_where": val_where, "per_seed": per_seed,
-                  "summary": summarise(per_seed)}
+        result = {
+            "test_where": test_where,
+            "val_where": val_where,
+            "per_seed": per_seed,
+            "summary": summarise(per_seed),
+        }
         if on_seed is not None:
             on_seed(result)  # keep what is done if a long run is cut short
     return result

@@ -100,9 +100,7 @@ def train_student(
         out.mkdir(parents=True, exist_ok=True)
         started = time.monotonic()
         prepared = prepare_run_data(cfg)
-        trained = stage_student(
-            cfg, prepared, "window-phase", ModelName.STUDENT_SCRATCH, None
-        )
+        trained = stage_student(cfg, prepared, "window-phase", ModelName.STUDENT_SCRATCH, None)
         export_onnx(trained.checkpoint, onnx_file)
         info = {
             "train_windows": len(prepared.train.windows),
@@ -184,9 +182,7 @@ def main(argv: list[str] | None = None) -> int:
         "--recipe", action="append", type=parse_recipe, help="HOP_S:DRAWS[:JITTER_S] (repeatable)"
     )
     parser.add_argument("--train-seeds", type=int, nargs="+", default=[0])
-    parser.add_argument(
-        "--epochs", type=int, default=QUICK.params.epochs, help="the quick demo's"
-    )
+    parser.add_argument("--epochs", type=int, default=QUICK.params.epochs, help="the quick demo's")
     parser.add_argument("--clips-per-class", type=int, default=QUICK.scenes.clips_per_class)
     parser.add_argument("--phases", type=int, default=8, help="window offsets, 1 frame apart")
     parser.add_argument("--size", type=int, default=160, help="scenario video size (px)")
