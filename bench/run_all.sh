@@ -69,6 +69,13 @@ run alert_latency "$PY" -m bench.alert_latency
 run window_phase "$PY" -m bench.window_phase
 run soak "$PY" -m bench.soak --minutes "${SOAK_MINUTES:-10}"
 optional faults bench.faults
+# Falls in datasets and people never seen: every split, 3 seeds (hours on this VM; the
+# landmark cache, .benchdata/pose, is filled on the first run).
+if [ -f "${VIGIL_DATA_ROOT:-../shared/data}/le2i-coffee/manifest.csv" ]; then
+  run generalise "$PY" -m bench.generalise --unlabeled-heldout
+else
+  echo "== generalise: no le2i-coffee under ${VIGIL_DATA_ROOT:-../shared/data}, skipped"
+fi
 optional bad_inputs bench.bad_inputs
 
 case "$KD" in

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from shared.datasets import ClipRecord, load_folder, parse_spans, span_label_at
-from shared.datasets.fall_labels import AlignedClip, fall_spans, write_fall_manifest
+from shared.datasets.fall_labels import AlignedClip, activities, fall_spans, write_fall_manifest
 
 
 def record(label: str, spans: str = "", subject: str = "S1") -> ClipRecord:
@@ -29,6 +29,17 @@ def test_sitting_low_lying_down_and_daily_activities_are_not_falls() -> None:
     assert fall_spans(record("lying"), 40.0)[0].label == "not_fall"  # UP-Fall: lying on purpose
     whole = fall_spans(record("fall_forward_knees"), 7.5)  # UP-Fall: no spans, a fall clip
     assert [(s.label, s.start_s, s.end_s) for s in whole] == [("fall", 0.0, 7.5)]
+
+
+def test_what_the_person_did_before_the_fall_is_kept_to_tell_hard_negatives_apart() -> None:
+    picking = ClipRecord(
+        Path("/v/adl.mp4"), "adl",
+        {"description": "Picking the pen from the floor"}, parse_spans("Walking[1.8 to 5]"),
+    )  # fmt: skip
+    assert activities(picking) == "adl|walking|picking_the_pen_from_the_floor"
+    le2i = record("fall", "not_fall[0 to 1.9]; falling[1.9 to 3.2]; lying_on_floor[3.2 to 6]")
+    assert activities(le2i) == "fall|not_fall"  # on the floor after the fall: not an activity
+    assert activities(record("picking_up_object")) == "picking_up_object"  # UP-Fall: no spans
 
 
 def test_activities_after_the_first_fall_are_dropped() -> None:

@@ -15,7 +15,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from shared.datasets.records import ClipRecord, Span
+from shared.datasets.folder import load_folder
+from shared.datasets.records import ClipRecord, Span, normalise_label
 from shared.labels import is_fall_label
 
 FALL, NOT_FALL = "fall", "not_fall"
@@ -68,8 +69,29 @@ class AlignedClip:
             "dataset": self.dataset,
             "subject": f"{self.dataset}:{subject}",  # subject ids repeat across datasets
             "source_label": self.record.label,
+            "activities": activities(self.record),
             "classes_sec": format_spans(spans),
         }
+
+
+def activities(record: ClipRecord) -> str:
+    """What the person does before any fall, in the source's words, `|`-separated: the
+    folder label, the spans' labels and the description (`adl|sitting|picking_the_...`),
+    so that hard negatives (sitting, picking up, lying down) can be told apart."""
+    starts = [span.start_s for span in record.spans if is_fall_label(span.label)]
+    first_fall = min(starts, default=float("inf"))
+    names = [record.label, *(span.label for span in record.spans if span.start_s < first_fall)]
+    description = record.attrs.get("description", "")
+    if description.strip(" ()"):
+        names.append(normalise_label(description))
+    return "|".join(dict.fromkeys(names))
+
+
+def align_folder(name: str, root: Path) -> list[AlignedClip]:
+    """Every clip of the dataset folder `root`, to merge as dataset `name`."""
+    from shared.video import probe_video  # OpenCV, only where clips are probed
+
+    return [AlignedClip(r, name, probe_video(r.path).duration_s) for r in load_folder(root)]
 
 
 def write_fall_manifest(
