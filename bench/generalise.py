@@ -25,13 +25,19 @@ has, with the flags below), then scores what a care home meets:
   fall clip: an alert before the fall started).
 - hard negatives as their own rows: picking up, sitting, lying down on purpose and the
   activity before a fall, each with its units' false alarms.
+- alert rules over more than one window (k of the last n windows at a threshold), each
+  judged on the test clips' window scores as the agent's alerts are; each run records the
+  rule the agent itself ran (`agent_rule`: the shipped `Thresholds`) and the students'
+  window scores, so a new rule can be swept without training again.
 
-The JSON is rewritten after every seed, so a run cut short keeps what it finished.
+The JSON is rewritten after every seed, so a run cut short keeps what it finished;
+`--merge` keeps the runs of other seeds and splits already in it.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import shutil
@@ -47,12 +53,20 @@ from typing import Any
 
 import numpy as np
 
-from bench.common import REPO, cli_settings, write_result
+from bench.common import (
+    REPO,
+    RESULTS,
+    cli_settings,
+    command_line,
+    commit_at_start,
+    write_result,
+)
 from cloud.training.evaluation import binary_auc, mean_std, softmax
 from cloud.training.params import TrainingParams, add_training_flags, params_from_args
 from cloud.training.report import ModelName
 from shared.datasets import ClipRecord
 from shared.datasets.fall_labels import FALL, align_folder, write_fall_manifest
+from shared.messages import Thresholds
 
 SOURCES = {"upfall": "upfall-s1", "gmdcsa": "gmdcsa24-s1-3", "le2i": "le2i-coffee"}
 GMDCSA_PEOPLE = ("S1", "S2", "S3")
@@ -70,6 +84,7 @@ BEFORE_A_FALL = "before_a_fall"
 # The student `vigil train pipeline` ships: the one with the best validation macro-F1
 # (`pick_export`; a tie goes to the later, distilled one).
 EXPORTED = "exported"
+RESULT = RESULTS / "generalise.json"
 
 
 @dataclass(frozen=True)
@@ -326,6 +341,15 @@ RULES = tuple(
 )
 
 
+ONE_WINDOW = AlertRule(0.5, 1, 1)  # the agent's rule before it counted windows
+
+
+def agent_rule(thresholds: Thresholds | None = None) -> AlertRule:
+    """The rule the agent runs at `thresholds` (default: the shipped ones)."""
+    t = thresholds or Thresholds()
+    return AlertRule(t.fall_enter, t.fall_windows, t.fall_span)
+
+
 def rule_alerts(windows: Sequence[tuple[float, float]], rule: AlertRule) -> tuple[float, ...]:
     """When `rule` starts to hold, over one clip's (window end s, fall p) in time order."""
     recent: list[bool] = []
@@ -429,6 +453,9 @@ def run_one(split: Split, seed: int, args: argparse.Namespace, folder: Path) -> 
     for name, m in scored.items():
         if name != ModelName.TEACHER.value:
             models[name]["alert_rules"] = rule_sweep(test_records, m.test_windows, negatives)
+            models[name]["test_windows"] = [
+                [clip, round(end_s, 3), round(p, 4)] for clip, end_s, p in m.test_windows
+            ]
     if args.edge:
         for name, path in checkpoints.items():
             if name == ModelName.TEACHER.value:
@@ -439,12 +466,23 @@ def run_one(split: Split, seed: int, args: argparse.Namespace, folder: Path) -> 
             clips = edge_runs(onnx, test_records, args.work / "agents", args.edge_jobs)
             models[name].update(edge_metrics(clips, negatives))
             models[name]["edge_clips"] = [asdict(c) for c in clips]
+    for name, entry in report.models():
+        if name.value in models:  # each model's cost: weights, and ms per window on one thread
+            models[name.value]["params"] = entry.params
+            models[name.value]["ort_latency_ms"] = entry.ort_latency_ms
     # What `vigil train pipeline` ships: the student that validated best.
     models[EXPORTED] = models[report.exported.value]
     return {
         "seed": seed,
+        "commit": commit_at_start(),
+        "command": command_line(),
+        "agent_rule": agent_rule().name if args.edge else None,
+        "test_clips": [str(r.path.relative_to(folder)) for r in test_records],
         "exported": report.exported.value,
         "train_s": round(train_s, 1),
+        # Seconds per model as the pipeline timed them when it trained them (a rerun that
+        # resumes keeps them); KD students' include the teacher's logits.
+        "timing": report.timing.model_dump(),
         "wall_s": round(time.monotonic() - started, 1),
         "models": models,
     }
@@ -485,6 +523,11 @@ def per_model(runs: Sequence[dict[str, Any]]) -> dict[str, Any]:
         series["hard_negatives"] = [e.get("hard_negatives") for e in entries]
         series["edge_hard_negatives"] = [e.get("edge_hard_negatives") for e in entries]
         series["alert_rules"] = [e.get("alert_rules") for e in entries]
+        # Runs before the rule was recorded ran the one-window rule (p >= 0.5, 1 of 1).
+        series["agent_rule"] = [
+            run.get("agent_rule", ONE_WINDOW.name) if "edge_false_alarm_rate" in e else None
+            for run, e in zip(runs, entries, strict=True)
+        ]
         series["mean"] = {key: mean_std(series[key])["mean"] for key in SERIES}
         out[name] = series
     return out
@@ -508,6 +551,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--device", default="cpu")
     p.add_argument("--work", type=Path, default=REPO / "bench" / "runs" / "generalise")
     p.add_argument("--out", type=Path, help="JSON path (default bench/results/generalise.json)")
+    p.add_argument("--merge", action="store_true",
+                   help="keep the runs of other seeds and splits already in the JSON")  # fmt: skip
     return p.parse_args(argv)
 
 
@@ -521,22 +566,44 @@ def main(argv: list[str] | None = None) -> int:
         "settings": cli_settings(args),
         "splits": {},
         "default_student": EXPORTED,
+        "agent_rule": agent_rule().name,
     }
+    earlier = earlier_runs(args.out or RESULT) if args.merge else {}
+    for name, runs in earlier.items():
+        if name not in {split.name for split in chosen}:
+            result["splits"][name] = split_entry(plan[name], runs)
     for split in chosen:
-        runs: list[dict[str, Any]] = []
+        runs = [run for run in earlier.get(split.name, []) if run["seed"] not in args.seeds]
         for seed in args.seeds:
-            runs.append(run_one(split, seed, args, folder))
-            result["splits"][split.name] = {
-                "kind": split.kind,
-                "test_where": split.test_where,
-                "models": per_model(runs),
-                "exported": [run["exported"] for run in runs],
-                "runs": runs,
-            }
+            runs = sorted([*runs, run_one(split, seed, args, folder)], key=lambda r: r["seed"])
+            result["splits"][split.name] = split_entry(split, runs)
             path = write_result("generalise.json", result, args.out)
             print(f"{split.name} seed {seed}: " + summary_line(runs[-1]), flush=True)
     print(f"wrote {path}")
     return 0
+
+
+def split_entry(split: Split, runs: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "kind": split.kind,
+        "test_where": split.test_where,
+        "models": per_model(runs),
+        "exported": [run["exported"] for run in runs],
+        "runs": runs,
+    }
+
+
+def earlier_runs(path: Path) -> dict[str, list[dict[str, Any]]]:
+    """The runs already in the JSON at `path`, by split (none when it does not exist)."""
+    if not path.exists():
+        return {}
+    old = json.loads(path.read_text())
+    out = {}
+    for name, split in old.get("splits", {}).items():
+        # A run written before runs named their own commit ran at the file's.
+        out[name] = [{"commit": old["commit"], "command": old["command"], **run}
+                     for run in split["runs"]]  # fmt: skip
+    return out
 
 
 def summary_line(run: dict[str, Any]) -> str:

@@ -41,11 +41,12 @@ class ConfigError(ValueError):
 
 def _number_or_text(value: Any) -> Any:
     if isinstance(value, str):
-        try:
-            return float(value)
-        except ValueError:
-            return value  # refused by the model, which names the setting
-    return value
+        for number in (int, float):
+            try:
+                return number(value)
+            except ValueError:
+                pass
+    return value  # refused by the model, which names the setting
 
 
 class Section(BaseModel):

@@ -54,12 +54,14 @@ ShortText = Annotated[
     str, StringConstraints(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\x7f]+$")
 ]
 NO_NUL = r"^[^\x00]*$"
+MAX_FALL_SPAN = 16  # windows a fall decision may look back over (8 s at a 0.5 s hop)
 Detail = Annotated[str, StringConstraints(max_length=500, pattern=NO_NUL)]
 Version = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._+-]{1,64}$")]
 Sha256Hex = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 Probability = Annotated[float, Field(ge=0.0, le=1.0, strict=True, allow_inf_nan=False)]
 NonNegative = Annotated[float, Field(ge=0.0, strict=True, allow_inf_nan=False)]
 Count = Annotated[int, Field(ge=0, le=2**63 - 1, strict=True)]  # a BIGINT column holds it
+WindowCount = Annotated[int, Field(ge=1, le=MAX_FALL_SPAN, strict=True)]
 
 
 class Message(BaseModel):
@@ -140,8 +142,16 @@ class Thresholds(Message):
     )
     fall_enter: Probability = Field(
         0.5,
-        description="one window whose raw (unsmoothed) probability of a fall label reaches "
-        "this starts a critical fall event at once",
+        description="a window whose raw (unsmoothed) probability of a fall label reaches this "
+        "shows the fall motion; of the fall and lying labels together, the person down",
+    )
+    fall_windows: WindowCount = Field(
+        2,
+        description="a critical fall starts once this many of the last fall_span windows show "
+        "the person down, one of them the fall motion (see fall_enter); 1 = one window alone",
+    )
+    fall_span: WindowCount = Field(
+        2, description="the windows fall_windows counts among; at least fall_windows"
     )
     unsure_entropy: NonNegative = Field(
         1.2,
@@ -158,6 +168,8 @@ class Thresholds(Message):
     def _hysteresis(self) -> Thresholds:
         if self.exit > self.enter:
             raise ValueError("exit threshold must not exceed enter threshold")
+        if self.fall_windows > self.fall_span:
+            raise ValueError("fall_windows must not exceed fall_span")
         return self
 
 

@@ -3,6 +3,7 @@ what the agent's alerts count as (the training and the agent runs are the benchm
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import timedelta
 from pathlib import Path
@@ -12,20 +13,25 @@ import pytest
 from bench.generalise import (
     BEFORE_A_FALL,
     EPOCH,
+    RULES,
     AlertRule,
     EdgeClip,
     Unit,
+    agent_rule,
     critical_fall_starts,
+    earlier_runs,
     edge_metrics,
     negative_clips,
     rule_alerts,
     rule_sweep,
+    split_entry,
     splits,
     threshold_at,
     unit_metrics,
     units,
 )
 from shared.datasets import ClipRecord
+from shared.datasets.fall_labels import FALL
 from shared.datasets.spans import parse_spans
 from shared.messages import ActionEvent
 
@@ -141,7 +147,6 @@ def test_a_fall_that_starts_within_the_first_window_has_no_negative_unit() -> No
     assert negative_clips(records, clip_seconds=1.8) == [False, False, True, True]
 
 
-
 def model_series(auc: float, caught: float, edge_fa: float, edge_3s: float) -> dict:
     return {"clip_auc": [auc], "caught_at_fa05": [caught], "false_alarms_at_fa05": [0.1],
            "caught_at_fa01": [caught / 2], "caught_at_fa05_oracle": [caught],
@@ -167,8 +172,8 @@ def test_the_report_checks_each_goal_against_the_numbers_it_shows() -> None:
     }  # fmt: skip
     goals = goals_text(record)
     assert "falls caught with false alarms held at 5 % 85 % (goal >= 80 %: met)" in goals
-    assert "negatives alerted by the agent 30 % (goal <= 10 %: not met)" in goals
-    assert "within 3 s 95 % (goal >= 90 %: met)" in goals
+    assert "negatives alerted by the agent (`p>=0.5, 1 of 1`) 30 % (goal <= 10 %: not met)" in goals
+    assert "within 3 s (`p>=0.5, 1 of 1`) 95 % (goal >= 90 %: met)" in goals
     assert "clip AUC 0.04 under the teacher's (goal <= 0.03: not met)" in goals
     body = generalise_body(record, Path("/nonexistent"))
     assert "| sitting | 4 | 50 % | 25 % | 75 % |" in body
@@ -202,8 +207,77 @@ def test_the_report_names_the_rules_that_meet_both_agent_goals() -> None:
                 "false_alarm_rate": false_alarms}  # fmt: skip
 
     both = {"p>=0.5, 1 of 1": rule(1.0, 0.4), "p>=0.7, 3 of 4": rule(0.92, 0.08)}
-    assert rule_text(both).endswith("alerted): `p>=0.7, 3 of 4`.")
+    text = rule_text(both, shipped="p>=0.5, 1 of 1")
+    assert "alerted): `p>=0.7, 3 of 4`." in text
+    assert "The agent ships `p>=0.5, 1 of 1`: 100 % within 3 s, 40 % of negatives." in text
     fast_only = {"p>=0.5, 1 of 1": rule(1.0, 0.4), "p>=0.5, 2 of 2": rule(0.95, 0.2)}
-    assert "`p>=0.5, 2 of 2` alerts the fewest negatives (20 %)" in rule_text(fast_only)
-    slow = {"p>=0.9, 6 of 8": rule(0.5, 0.0)}
-    assert rule_text(slow).startswith("No rule alerts 90 % of falls within 3 s")
+    text = rule_text(fast_only, shipped="p>=0.5, 2 of 2")
+    assert text.startswith("No rule meets both agent goals")
+    assert "trade-off (falls within 3 s minus negatives alerted) is `p>=0.5, 2 of 2`" in text
+    assert text.endswith("The agent ships it.")
+
+
+def test_the_shipped_rule_in_the_sweep_is_the_agents_own_state_machine() -> None:
+    """The sweep's rule at the shipped thresholds alerts when the agent's machine does."""
+    from edge.events import EventRules, EventStateMachine
+
+    rule = agent_rule()
+    assert rule in RULES  # the sweep measures what ships
+    scores = [0.1, 0.9, 0.2, 0.1, 0.8, 0.7, 0.9, 0.1, 0.1, 0.6, 0.1, 0.9, 0.95, 0.9]
+    windows = [(1.8 + 0.5 * i, p) for i, p in enumerate(scores)]
+    rules = EventRules(labels=("not_fall", FALL), fall_labels=frozenset({FALL}), fall_hold_s=0)
+    machine = EventStateMachine(rules)
+    starts = [d.started_s for t, p in windows for d in machine.step([1 - p, p], t)
+              if d.action == FALL and d.type.value == "start"]  # fmt: skip
+    assert tuple(starts) == rule_alerts(windows, rule) and starts
+
+
+def test_the_report_keeps_seeds_of_other_agent_rules_apart() -> None:
+    from bench.report.generalise import generalise_body, goals_text
+
+    old, new = model_series(0.9, 0.8, 0.3, 0.95), model_series(0.92, 0.9, 0.1, 0.9)
+    both = {key: old[key] + new[key] for key in old}
+    both["agent_rule"] = ["p>=0.5, 1 of 1", "p>=0.5, 2 of 2"]
+    record = {
+        "default_student": "exported", "agent_rule": "p>=0.5, 2 of 2",
+        "splits": {"lodo_le2i": {"kind": "leave_dataset_out", "models": {"exported": both}}},
+    }  # fmt: skip
+    goals = goals_text(record)
+    assert "negatives alerted by the agent (`p>=0.5, 2 of 2`) 10 % (goal <= 10 %: met)" in goals
+    assert "falls caught with false alarms held at 5 % 85 %" in goals  # scores: both seeds
+    body = generalise_body(record, Path("/nonexistent"))
+    assert "| exported | `p>=0.5, 1 of 1` | 1 | 0.90 |" in body
+    assert "| exported | `p>=0.5, 2 of 2` | 1 | 0.92 |" in body
+
+
+def test_merging_keeps_the_other_seeds_and_names_the_commit_each_ran_at(tmp_path: Path) -> None:
+    path = tmp_path / "generalise.json"
+    assert earlier_runs(path) == {}
+    first = {"lodo_le2i": {"runs": [{"seed": 0, "exported": "s", "models": {}}]}}
+    path.write_text(json.dumps({"commit": "abc", "command": "python -m bench.generalise",
+                                "splits": first}))  # fmt: skip
+    runs = earlier_runs(path)["lodo_le2i"]
+    assert runs == [{"commit": "abc", "command": "python -m bench.generalise", "seed": 0,
+                     "exported": "s", "models": {}}]  # fmt: skip
+    entry = split_entry(splits()["lodo_le2i"], runs)
+    assert entry["kind"] == "leave_dataset_out" and entry["runs"] == runs
+
+
+def test_the_cost_table_sets_each_students_training_time_against_no_kds() -> None:
+    from bench.report.generalise import cost_rows
+
+    run = {
+        "timing": {"student_scratch_s": 100.0, "student_kd_s": 150.0, "teacher_s": 40.0},
+        "models": {
+            "student_scratch": {"params": 110_000, "ort_latency_ms": 1.2},
+            "student_kd": {"params": 110_000, "ort_latency_ms": 1.4},
+            "exported": {"params": 110_000, "ort_latency_ms": 1.4},
+            "teacher": {"params": 50_000},
+        },
+    }
+    old_run = {"models": {"student_kd": {}}}  # before runs recorded their times: left out
+    record = {"splits": {"lodo_le2i": {"runs": [run, old_run]}}}
+    assert cost_rows(record) == [
+        ["student_kd", "110 k", "1.40", "150", "1.50", 1],
+        ["student_scratch", "110 k", "1.20", "100", "1.00", 1],
+    ]

@@ -366,6 +366,7 @@ SAMPLES = {
     "mqtt.url": "mqtts://broker:8883",
     "capture.start_time": "2026-01-01T00:00:00+00:00",
     "events.lying_labels": '["lying"]',
+    "events.thresholds.fall_windows": "1",  # at most fall_span (2): the one other valid count
     "clips.resolution": '{"width": 640, "height": 480}',
 }
 

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import statistics
 from pathlib import Path
+from typing import Any
 
 from bench.report.markdown import fill, num, table
 from bench.report.results import Record, Section
 
+EXPORTED = "exported"  # an alias of the student the pipeline shipped, not a model of its own
+ONE_WINDOW = "p>=0.5, 1 of 1"  # the agent's rule before runs recorded theirs
 KINDS = {"leave_dataset_out": "dataset left out", "leave_person_out": "person left out"}
-HEADER = ["split", "model", "seeds", "clip AUC", "caught, FA 5 % (val threshold)",
+HEADER = ["split", "model", "agent rule", "seeds", "clip AUC", "caught, FA 5 % (val threshold)",
           "test FA there", "caught, FA 1 %", "caught, FA 5 % (oracle)", "agent: falls alerted",
           "within 3 s", "agent: negatives alerted"]  # fmt: skip
 # The generalisation issue's goals, on the leave-dataset-out splits (means over seeds).
@@ -42,30 +45,58 @@ def cell(values: list[float | None], as_pct: bool = True) -> str:
     return text
 
 
+def agent_rules(m: dict[str, Any]) -> list[str | None]:
+    """The fall rule the agent ran, per seed (None: no agent run, as for the teacher)."""
+    if "agent_rule" in m:
+        return list(m["agent_rule"])
+    return [None if v is None else ONE_WINDOW for v in m["edge_false_alarm_rate"]]
+
+
+def by_agent_rule(m: dict[str, Any]) -> dict[str | None, list[int]]:
+    """A model's seeds, grouped by the fall rule the agent ran on them (None: no agent)."""
+    rules = agent_rules(m)
+    groups: dict[str | None, list[int]] = {}
+    for i, rule in enumerate(rules):
+        groups.setdefault(rule, []).append(i)
+    return groups
+
+
 def rows(r: Record) -> list[list[object]]:
+    """A row per split, model and agent rule: seeds the agent ran under another fall rule
+    are not averaged with these (their scores are, in their own row, the same models')."""
     out: list[list[object]] = []
     for name, split in r["splits"].items():
         for model, m in split["models"].items():
-            out.append([
-                f"{name} ({KINDS.get(split['kind'], split['kind'])})", model,
-                len(m["clip_auc"]), cell(m["clip_auc"], as_pct=False),
-                cell(m["caught_at_fa05"]), cell(m["false_alarms_at_fa05"]),
-                cell(m["caught_at_fa01"]), cell(m["caught_at_fa05_oracle"]),
-                cell(m["edge_falls_alerted"]), cell(m["edge_falls_alerted_3s"]),
-                cell(m["edge_false_alarm_rate"]),
-            ])  # fmt: skip
+            for rule, seeds in by_agent_rule(m).items():
+
+                def at(key: str, m: Any = m, seeds: list[int] = seeds) -> list[float | None]:
+                    return [m[key][i] for i in seeds]
+
+                out.append([
+                    f"{name} ({KINDS.get(split['kind'], split['kind'])})", model,
+                    f"`{rule}`" if rule else "-", len(seeds),
+                    cell(at("clip_auc"), as_pct=False),
+                    cell(at("caught_at_fa05")), cell(at("false_alarms_at_fa05")),
+                    cell(at("caught_at_fa01")), cell(at("caught_at_fa05_oracle")),
+                    cell(at("edge_falls_alerted")), cell(at("edge_falls_alerted_3s")),
+                    cell(at("edge_false_alarm_rate")),
+                ])  # fmt: skip
     return out
 
 
 def hard_negative_rows(r: Record, model: str) -> list[list[object]]:
     """Per negative group, over every split and seed: units, share scored over 0.5, share
-    over the 5 % threshold, share the agent alerted on."""
+    over the 5 % threshold, share the agent alerted on (seeds it ran the shipped rule on)."""
     groups: dict[str, dict[str, list[float]]] = {}
+    rule = current_rule(r)
     for split in r["splits"].values():
         m = split["models"].get(model)
         if m is None:
             continue
-        for per_seed, edge in zip(m["hard_negatives"], m["edge_hard_negatives"], strict=True):
+        rules = agent_rules(m)
+        edges = [e if ran == rule else None for e, ran in
+                 zip(m["edge_hard_negatives"], rules, strict=True)]  # fmt: skip
+        for per_seed, edge in zip(m["hard_negatives"], edges, strict=True):
             for group, row in (per_seed or {}).items():
                 g = groups.setdefault(group, {"units": [], "half": [], "thr": [], "edge": []})
                 g["units"].append(row["units"])
@@ -92,43 +123,86 @@ def rule_means(r: Record, model: str) -> dict[str, dict[str, float | None]]:
     return {rule: {k: mean(v) for k, v in got.items()} for rule, got in seen.items()}
 
 
-def rule_rows(rules: dict[str, dict[str, float | None]]) -> list[list[object]]:
+def rule_rows(rules: dict[str, dict[str, float | None]], shipped: str) -> list[list[object]]:
     return [
-        [rule, pct(m["falls_alerted_3s"]), pct(m["falls_alerted"]), num(m["latency_s"], 1),
-         pct(m["false_alarm_rate"])]
+        [f"{rule} (shipped)" if rule == shipped else rule, pct(m["falls_alerted_3s"]),
+         pct(m["falls_alerted"]), num(m["latency_s"], 1), pct(m["false_alarm_rate"])]
         for rule, m in rules.items()
     ]  # fmt: skip
 
 
-def rule_text(rules: dict[str, dict[str, float | None]]) -> str:
-    """Which rules meet both agent goals, else the one with the fewest false alarms among
-    those that alert 90 % of falls within 3 s, else that none does."""
+def youden(m: dict[str, float | None]) -> float:
+    """Falls alerted within 3 s minus negatives alerted: one rule's trade-off in a number."""
+    return (m["falls_alerted_3s"] or 0.0) - (1.0 if m["false_alarm_rate"] is None
+                                             else m["false_alarm_rate"])  # fmt: skip
+
+
+def rule_text(rules: dict[str, dict[str, float | None]], shipped: str) -> str:
+    """Which rules meet both agent goals (or that none does), the best trade-off (Youden's
+    J: falls within 3 s minus negatives alerted), and how the shipped rule compares."""
     if not rules:
         return "No alert rule was measured."
-
-    def fa(rule: str) -> float:
-        value = rules[rule]["false_alarm_rate"]
-        return 1.0 if value is None else value
-
-    fast = [rule for rule, m in rules.items() if (m["falls_alerted_3s"] or 0) >= 0.9]
-    both = [rule for rule in fast if fa(rule) <= 0.1]
-    if both:
-        named = ", ".join(f"`{rule}`" for rule in both)
-        return (
-            "Rules that meet both goals (90 % of falls within 3 s, at most 10 % of negatives "
-            f"alerted): {named}."
+    both = [rule for rule, m in rules.items() if (m["falls_alerted_3s"] or 0) >= 0.9
+            and m["false_alarm_rate"] is not None and m["false_alarm_rate"] <= 0.1]  # fmt: skip
+    best = max(rules, key=lambda rule: youden(rules[rule]))
+    b = rules[best]
+    parts = [
+        "Rules that meet both agent goals (90 % of falls within 3 s, at most 10 % of "
+        "negatives alerted): " + ", ".join(f"`{rule}`" for rule in both) + "."
+        if both else "No rule meets both agent goals (90 % of falls within 3 s, at most 10 % "
+        "of negatives alerted).",
+        f"The best trade-off (falls within 3 s minus negatives alerted) is `{best}`: "
+        f"{pct(b['falls_alerted_3s'])} of falls within 3 s, {pct(b['false_alarm_rate'])} of "
+        "negatives.",
+    ]  # fmt: skip
+    if shipped in rules and shipped != best:
+        m = rules[shipped]
+        parts.append(
+            f"The agent ships `{shipped}`: {pct(m['falls_alerted_3s'])} within 3 s, "
+            f"{pct(m['false_alarm_rate'])} of negatives."
         )
-    if fast:
-        best = min(fast, key=fa)
-        return (
-            "No rule meets both goals. Of those that alert 90 % of falls within 3 s, "
-            f"`{best}` alerts the fewest negatives ({pct(fa(best))})."
-        )
-    best = max(rules, key=lambda rule: rules[rule]["falls_alerted_3s"] or 0)
-    return (
-        "No rule alerts 90 % of falls within 3 s; the most, "
-        f"`{best}`, {pct(rules[best]['falls_alerted_3s'])}, with {pct(fa(best))} of negatives."
-    )
+    elif shipped == best:
+        parts.append("The agent ships it.")
+    return " ".join(parts)
+
+
+def cost_rows(r: Record) -> list[list[object]]:
+    """Per student, over the runs that recorded it: weights, ms per window on one thread,
+    training seconds, and those seconds over the student without KD's in the same run."""
+    seen: dict[str, dict[str, list[float]]] = {}
+    for split in r["splits"].values():
+        for run in split.get("runs", []):
+            timing = run.get("timing")
+            if not timing:
+                continue
+            scratch = timing.get("student_scratch_s")
+            for name, m in run["models"].items():
+                seconds = timing.get(f"{name}_s")
+                if name == "teacher" or name == EXPORTED or seconds is None:
+                    continue
+                row = seen.setdefault(name, {"params": [], "ms": [], "s": [], "ratio": []})
+                row["params"].append(m.get("params") or 0)
+                if m.get("ort_latency_ms") is not None:
+                    row["ms"].append(m["ort_latency_ms"])
+                row["s"].append(seconds)
+                if scratch:
+                    row["ratio"].append(seconds / scratch)
+    return [
+        [name, f"{mean(row['params']) / 1000:.0f} k", num(mean(row["ms"]), 2),
+         num(mean(row["s"]), 0), num(mean(row["ratio"]), 2), len(row["s"])]
+        for name, row in sorted(seen.items())
+    ]  # fmt: skip
+
+
+def current_rule(r: Record) -> str:
+    """The fall rule the agent ships with, as the latest run recorded it."""
+    return str(r.get("agent_rule", ONE_WINDOW))
+
+
+def on_rule(m: dict[str, Any], key: str, rule: str) -> list[float | None]:
+    """`m[key]` at the seeds whose agent ran `rule`."""
+    rules = agent_rules(m)
+    return [value for value, ran in zip(m[key], rules, strict=True) if ran == rule]
 
 
 def goals_text(r: Record) -> str:
@@ -138,13 +212,16 @@ def goals_text(r: Record) -> str:
             if s["kind"] == "leave_dataset_out" and model in s["models"]]  # fmt: skip
     if not lodo:
         return "No leave-dataset-out split was run, so the goals are not checked."
+    rule = current_rule(r)
     parts = []
     for key, op, goal, words in GOALS:
-        value = mean([mean(m[key]) for m in lodo])
+        agent = key.startswith("edge_")
+        value = mean([mean(on_rule(m, key, rule) if agent else m[key]) for m in lodo])
         if value is None:
-            parts.append(f"{words}: not measured")
+            parts.append(f"{words}: not measured" + (f" with `{rule}`" if agent else ""))
             continue
         met = value >= goal if op == ">=" else value <= goal
+        words = f"{words} (`{rule}`)" if agent else words
         parts.append(f"{words} {pct(value)} (goal {op} {pct(goal)}: {'met' if met else 'not met'})")
     teacher = [s["models"].get("teacher") for s in r["splits"].values()
                if s["kind"] == "leave_dataset_out"]  # fmt: skip
@@ -164,6 +241,15 @@ def goals_text(r: Record) -> str:
     )
 
 
+def cost_table(r: Record) -> str:
+    rows = cost_rows(r)
+    if not rows:
+        return "No run recorded its training times."
+    header = ["student", "weights", "ms per window (1 thread)", "training s",
+              "over no KD's", "runs"]  # fmt: skip
+    return table(header, rows, align="l" + "r" * (len(header) - 1))
+
+
 def generalise_body(r: Record, img: Path) -> str:
     model = r["default_student"]
     s = r.get("settings", {})
@@ -172,7 +258,7 @@ def generalise_body(r: Record, img: Path) -> str:
         recipe=f"--teacher {s.get('teacher', '?')} --epochs {s.get('epochs', '?')} "
         f"--teacher-epochs {s.get('teacher_epochs', '?')}"
         + (" --unlabeled TEST_SPLIT_VIDEOS" if s.get("unlabeled_heldout") else ""),
-        table=table(HEADER, rows(r), align="ll" + "r" * (len(HEADER) - 2)),
+        table=table(HEADER, rows(r), align="lll" + "r" * (len(HEADER) - 3)),
         model=model,
         hard_negatives=table(
             ["negatives", "units", "scored over 0.5", "over the 5 % threshold", "agent alerted"],
@@ -181,9 +267,10 @@ def generalise_body(r: Record, img: Path) -> str:
         goals=goals_text(r),
         rules=table(
             ["rule", "falls within 3 s", "falls alerted", "latency (s)", "negatives alerted"],
-            rule_rows(rules := rule_means(r, model)),
+            rule_rows(rules := rule_means(r, model), current_rule(r)),
         ),
-        rule_text=rule_text(rules),
+        rule_text=rule_text(rules, current_rule(r)),
+        costs=cost_table(r),
     )
 
 

@@ -45,6 +45,20 @@ def test_yaml_then_environment_then_command_line(
     assert "s3cret" not in repr(settings)
 
 
+def test_the_fall_rule_comes_from_the_environment_as_whole_numbers(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("VIGIL_EVENTS__THRESHOLDS__FALL_WINDOWS", "3")
+    monkeypatch.setenv("VIGIL_EVENTS__THRESHOLDS__FALL_SPAN", "4")
+    monkeypatch.setenv("VIGIL_EVENTS__THRESHOLDS__FALL_ENTER", "1")  # a whole number, a float
+    thresholds = load_settings().events.thresholds
+    assert (thresholds.fall_windows, thresholds.fall_span) == (3, 4)
+    assert thresholds.fall_enter == 1.0
+    monkeypatch.setenv("VIGIL_EVENTS__THRESHOLDS__FALL_WINDOWS", "2.5")
+    with pytest.raises(ConfigError, match="fall_windows"):
+        load_settings()
+
+
 @pytest.mark.parametrize(
     "text",
     ["sight: typo\n", "mqtt:\n  urll: mqtt://x\n", "events:\n  thresholds:\n    entre: 0.5\n"],

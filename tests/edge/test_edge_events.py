@@ -94,23 +94,74 @@ def test_switching_activity_ends_the_old_one_when_the_new_one_starts() -> None:
     assert end.ended_s == start.started_s == 2.0
 
 
-def test_fall_fires_at_the_first_confident_window_without_smoothing() -> None:
+def test_fall_starts_on_the_second_confident_window_without_smoothing() -> None:
     machine = EventStateMachine(rules(smoothing_windows=4))
-    events = run(machine, [(onehot("walking"), 3.0), (onehot("falling", 0.7), 0.5)])
+    events = run(machine, [(onehot("walking"), 3.0), (onehot("falling", 0.7), 1.0)])
     t, fall = events[-1]
     assert (fall.type, fall.action, fall.severity) == (
         EventType.START,
         "falling",
         Severity.CRITICAL,
     )
-    assert t == 3.0 and fall.started_s == 3.0  # the very first window with p >= fall_enter
+    # Default 2 of 2: the motion at 3.0 s, the person still low at 3.5 s; dated when decided.
+    assert t == 3.5 and fall.started_s == 3.5
     assert fall.confidence == pytest.approx(0.7)  # the raw window probability
+
+
+def test_one_fall_like_window_alone_is_not_a_fall() -> None:
+    # A bend: one window that looks like a fall, then the person is up again.
+    script = [(onehot("walking"), 2.0), (onehot("falling", 0.9), 0.5), (onehot("walking"), 3.0)]
+    assert "falling" not in [a for _, a in kinds(run(EventStateMachine(rules()), script))]
+    # fall_windows=1 is the one-window rule: the same bend is a critical fall.
+    alone = EventStateMachine(rules(thresholds=Thresholds(fall_windows=1, fall_span=1)))
+    t, fall = next((t, d) for t, d in run(alone, script) if d.action == "falling")
+    assert t == 2.0 and fall.severity is Severity.CRITICAL
+
+
+def test_a_fall_then_lying_on_the_floor_is_confirmed_on_the_lying_window() -> None:
+    # A multi-class student calls the motion `falling` for one window, then `lying_on_floor`.
+    script = [(onehot("walking"), 2.0), (onehot("falling", 0.64), 0.5),
+              (onehot("lying_on_floor", 0.8), 3.0)]  # fmt: skip
+    t, fall = next((t, d) for t, d in run(EventStateMachine(rules()), script)
+                   if d.action == "falling")  # fmt: skip
+    assert t == 2.5 and fall.started_s == 2.5 and fall.severity is Severity.CRITICAL
+    assert fall.confidence == pytest.approx(0.64)  # the fall motion's window
+    # Lying alone, with no fall motion before it (lying down on a sofa), is not a fall.
+    lying = [(onehot("walking"), 2.0), (onehot("lying_on_floor", 0.9), 3.0)]
+    assert "falling" not in [a for _, a in kinds(run(EventStateMachine(rules()), lying))]
+    # The person down is the fall and lying labels together: 0.3 + 0.3 reaches 0.5.
+    split = np.array([0.1, 0.1, 0.3, 0.3, 0.2])
+    mixed = [(onehot("falling", 0.7), 0.5), (split, 0.5)]
+    assert kinds(run(EventStateMachine(rules()), mixed)) == [("start", "falling")]
+
+
+def test_k_of_n_tolerates_one_low_window_inside_the_span() -> None:
+    three_of_four = rules(thresholds=Thresholds(fall_windows=3, fall_span=4))
+    script = [
+        (onehot("falling", 0.8), 0.5),
+        (onehot("falling", 0.3), 0.5),  # a flicker below fall_enter
+        (onehot("falling", 0.8), 1.0),
+    ]
+    events = run(EventStateMachine(three_of_four), script)
+    assert [(t, d.action) for t, d in events if d.type is EventType.START] == [(1.5, "falling")]
+    # Two hits spread over more than the span never make three of four.
+    sparse = [(onehot("falling", 0.8), 0.5), (onehot("walking"), 1.5)] * 3
+    assert "falling" not in [a for _, a in kinds(run(EventStateMachine(three_of_four), sparse))]
+
+
+def test_a_fall_rule_counting_more_windows_than_its_span_is_refused() -> None:
+    with pytest.raises(ValueError, match="fall_windows must not exceed fall_span"):
+        Thresholds(fall_windows=3, fall_span=2)
+    with pytest.raises(ValueError):
+        Thresholds(fall_windows=0)
+    with pytest.raises(ValueError):
+        Thresholds(fall_span=17)  # beyond what the machine remembers
 
 
 def test_fall_uses_its_own_threshold() -> None:
     strict = EventStateMachine(rules(thresholds=Thresholds(fall_enter=0.8)))
-    assert run(strict, [(onehot("falling", 0.7), 0.5)]) == []
-    assert kinds(run(strict, [(onehot("falling", 0.85), 0.5)])) == [("start", "falling")]
+    assert run(strict, [(onehot("falling", 0.7), 1.0)]) == []
+    assert kinds(run(strict, [(onehot("falling", 0.85), 1.0)])) == [("start", "falling")]
 
 
 def test_fall_then_long_lie_raises_a_second_critical_event() -> None:
@@ -141,7 +192,8 @@ def test_fall_then_long_lie_raises_a_second_critical_event() -> None:
 
 
 def test_a_flickering_fall_score_on_the_floor_is_one_episode() -> None:
-    machine = EventStateMachine(rules(fall_hold_s=2.0))
+    one_window = Thresholds(fall_windows=1, fall_span=1)  # each fall window alone could start
+    machine = EventStateMachine(rules(fall_hold_s=2.0, thresholds=one_window))
     flicker = [(onehot("falling"), 0.5), (onehot("lying_on_floor"), 1.0)] * 3
     events = run(machine, [(onehot("walking"), 2.0), *flicker, (onehot("lying_on_floor"), 3.0)])
     falls = [(t, d) for t, d in events if d.action == "falling"]
@@ -149,7 +201,7 @@ def test_a_flickering_fall_score_on_the_floor_is_one_episode() -> None:
     t_end, end = falls[-1]
     assert end.ended_s == 5.5  # the last fall window was at 5.0 s: below exit since 5.5 s
     assert t_end == 7.5  # ... and held open for fall_hold_s before ending
-    no_hold = EventStateMachine(rules(fall_hold_s=0.0))
+    no_hold = EventStateMachine(rules(fall_hold_s=0.0, thresholds=one_window))
     restarts = run(no_hold, [(onehot("walking"), 2.0), *flicker])
     assert [d.type.value for _, d in restarts if d.action == "falling"].count("start") == 3
 
@@ -204,7 +256,7 @@ def test_smoothing_averages_the_last_k_windows() -> None:
 
 def test_close_ends_everything_open() -> None:
     machine = EventStateMachine(rules())
-    run(machine, [(onehot("walking"), 2.0), (onehot("falling", 0.55), 0.5)])
+    run(machine, [(onehot("walking"), 2.0), (onehot("falling", 0.55), 1.0)])
     assert sorted(machine.open_actions) == ["falling", "walking"]
     closing = machine.close(9.0)
     assert {(d.type, d.action, d.ended_s) for d in closing} == {
