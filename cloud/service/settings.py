@@ -76,6 +76,13 @@ class Settings(BaseSettings):
         None, description="escalations are POSTed here; none: no escalation"
     )
     alert_webhook_retries: int = Field(3, ge=0, le=10, description="retries per escalation")
+    dashboard_mute_max_s: int = Field(
+        300,
+        ge=10,
+        le=3600,
+        description="a dashboard's Mute silences the open alerts this long at most; a new "
+        "alert or a reload ends it sooner",
+    )
     alert_webhook_backoff_s: float = Field(
         1.0, ge=0, le=60, description="first retry delay, doubled each retry"
     )

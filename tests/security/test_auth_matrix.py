@@ -63,6 +63,7 @@ ACCESS: dict[tuple[str, str], frozenset[str]] = {
     ("GET", f"{V1}/tokens"): frozenset({ADMIN}),
     ("DELETE", f"{V1}/tokens/{{token_id}}"): frozenset({ADMIN}),
     ("GET", f"{V1}/stream"): STAFF,
+    ("GET", f"{V1}/dashboard/settings"): STAFF,
     # Operations: probes and Prometheus scrape without credentials (counts only, no ids).
     ("GET", "/healthz"): PUBLIC,
     ("GET", "/readyz"): PUBLIC,

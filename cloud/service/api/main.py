@@ -10,11 +10,12 @@ from cloud.service.api.routes import (
     devices,
     events,
     models,
+    page,
     stream,
     tokens,
     training_jobs,
 )
 
 api_router = APIRouter()
-for module in (devices, events, alerts, clips, training_jobs, models, tokens, stream):
+for module in (devices, events, alerts, clips, training_jobs, models, tokens, stream, page):
     api_router.include_router(module.router)

@@ -53,7 +53,7 @@ export class AlertBanners {
     this.more.hidden = hidden <= 0;
     this.more.textContent = this.expanded ? "Show fewer alerts" : `Show ${hidden} more open alerts`;
     this.container.hidden = open.length === 0;
-    this.ctx.alarm.setActive(open.length > 0);
+    this.ctx.alarm.setOpen(open.map((a) => a.id));
     this.renderSound();
   }
 
@@ -75,14 +75,21 @@ export class AlertBanners {
 
   renderSound() {
     const { alarm } = this.ctx;
+    // The button does what it says when it was drawn: a first tap on the page unlocks
+    // the sound before the click arrives, and "Allow sound" must not then mute it.
     let text;
     let action;
+    let act;
     if (alarm.muted) {
-      [text, action] = ["Alarm sound is muted.", "Unmute"];
+      const left = formatDuration(alarm.muteLeftMs);
+      text = `Alarm muted: it rings again in ${left}, or at once for a new alert.`;
+      [action, act] = ["Unmute", () => alarm.unmute()];
     } else if (alarm.blocked) {
-      [text, action] = ["The browser is holding back the alarm sound.", "Turn sound on"];
+      text = "This screen cannot ring yet: tap the button so it can sound the alarm.";
+      [action, act] = ["Allow sound", () => alarm.unlock()];
     } else {
-      [text, action] = ["Alarm sounding.", "Mute"];
+      text = "Alarm sounding.";
+      [action, act] = ["Mute", () => alarm.mute()];
     }
     replaceChildren(
       this.sound,
@@ -92,16 +99,9 @@ export class AlertBanners {
         class: "secondary small",
         "data-action": "alarm-sound",
         text: action,
-        onclick: () => this.soundButton(),
+        onclick: act,
       }),
     );
-  }
-
-  soundButton() {
-    const { alarm } = this.ctx;
-    if (alarm.muted) alarm.setMuted(false);
-    else if (alarm.blocked) alarm.unlock();
-    else alarm.setMuted(true);
   }
 
   card(alert) {

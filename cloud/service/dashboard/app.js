@@ -3,7 +3,7 @@
 import { AlertBanners, AlertsView } from "./alerts.js";
 import { Api, probeRole } from "./api.js";
 import { DeviceView } from "./device.js";
-import { $, h, replaceChildren, tickRelativeTimes } from "./dom.js";
+import { $, formatDuration, h, replaceChildren, tickRelativeTimes } from "./dom.js";
 import { LabellingView } from "./labelling.js";
 import { LiveStream } from "./live.js";
 import { ModelsView } from "./models.js";
@@ -91,6 +91,7 @@ function start(session, { gesture = false } = {}) {
   const views = buildViews(ctx);
   const banners = new AlertBanners($("#alert-banners"), ctx);
   wireSoundToggle(alarm);
+  loadPageSettings(ctx);
   const live = liveStream(ctx);
   const ticker = setInterval(() => tickRelativeTimes(), 1000);
   running = { live, ticker, alarm, views, banners };
@@ -116,15 +117,45 @@ function liveStream(ctx) {
   });
 }
 
+// The sound button in the header says what this screen will really do for an alert:
+// ring, stay muted for a while longer, or nothing until somebody taps it.
 function wireSoundToggle(alarm) {
   const toggle = $("#sound-toggle");
   const show = () => {
-    toggle.setAttribute("aria-pressed", String(!alarm.muted));
-    toggle.textContent = alarm.muted ? "Sound off" : "Sound on";
+    const on = !alarm.muted && !alarm.blocked;
+    toggle.setAttribute("aria-pressed", String(on));
+    toggle.dataset.state = alarm.blocked ? "blocked" : alarm.muted ? "muted" : "on";
+    if (alarm.blocked) {
+      toggle.textContent = "Tap for sound";
+      toggle.title = "This screen cannot ring for alerts until it is tapped";
+    } else if (alarm.muted) {
+      toggle.textContent = `Muted ${formatDuration(alarm.muteLeftMs)}`;
+      toggle.title = "Unmute: ring again for the open alerts";
+    } else {
+      toggle.textContent = "Sound on";
+      toggle.title = alarm.active ? "Mute the open alerts for a while" : "Play the alarm once";
+    }
   };
-  toggle.onclick = () => alarm.setMuted(!alarm.muted);
+  // As shown, not as now: the page's first tap may unlock the sound before this click.
+  toggle.onclick = () => {
+    const shown = toggle.dataset.state;
+    if (shown === "blocked") alarm.unlock();
+    else if (shown === "muted") alarm.unmute();
+    else if (alarm.active) alarm.mute();
+    else alarm.chime(); // no alert open: a test of the sound
+  };
   alarm.addEventListener("change", show);
   show();
+}
+
+/** The service's settings the page follows; the built-in defaults until they arrive. */
+async function loadPageSettings(ctx) {
+  try {
+    const settings = await ctx.api.get("/dashboard/settings");
+    ctx.alarm.muteMaxMs = settings.mute_max_s * 1000;
+  } catch (err) {
+    console.warn("dashboard settings not loaded; using defaults", err);
+  }
 }
 
 function currentName() {
@@ -135,7 +166,7 @@ function currentName() {
 function signOut(message = "") {
   if (running) {
     running.live.stop();
-    running.alarm.setActive(false);
+    running.alarm.setOpen([]);
     clearInterval(running.ticker);
     for (const { view } of running.views.values()) if (view.hide) view.hide();
     window.removeEventListener("hashchange", route);

@@ -1,17 +1,70 @@
 // The alarm: a two-tone chime made with WebAudio (no sound file), repeated while any
 // alert is open and the alarm is not muted. Browsers start audio only after a person
 // has touched the page (autoplay policy), so `blocked` tells the page to ask for a tap.
+//
+// A mute silences the alerts open when it was pressed, for `muteMaxMs` at most: a new
+// alert, the time running out, the last of those alerts closing or a reload ends it.
+// Nothing is stored, so no tablet stays silent because somebody muted it yesterday.
 
 const REPEAT_MS = 4000;
-const MUTED_KEY = "vigil.alarmMuted";
+export const DEFAULT_MUTE_MAX_S = 300;
 
 export class Alarm extends EventTarget {
   constructor() {
     super();
-    this.muted = localStorage.getItem(MUTED_KEY) === "1";
+    this.muteMaxMs = DEFAULT_MUTE_MAX_S * 1000;
+    this.mutedUntil = 0; // Date.now() when the mute ends; 0: not muted
+    this.mutedAlerts = new Set(); // the alerts the mute was for
+    this.openAlerts = new Set();
+    this.muteEnd = null; // the timeout that ends the mute
+    this.muteTick = null; // the interval that counts it down
     this.context = null;
     this.timer = null;
     this.active = false;
+  }
+
+  get muted() {
+    return this.mutedUntil > 0;
+  }
+
+  /** Milliseconds the mute has left (0 when not muted). */
+  get muteLeftMs() {
+    return this.muted ? Math.max(0, this.mutedUntil - Date.now()) : 0;
+  }
+
+  /** Silence the alerts open now, for `muteMaxMs` at most. */
+  mute() {
+    if (this.openAlerts.size === 0) return; // nothing to silence: the next alert rings
+    this.clearMute();
+    this.mutedUntil = Date.now() + this.muteMaxMs;
+    this.mutedAlerts = new Set(this.openAlerts);
+    this.muteEnd = setTimeout(() => this.unmute(), this.muteMaxMs);
+    this.muteTick = setInterval(() => this.changed(), 1000); // the countdown
+    this.changed();
+  }
+
+  unmute() {
+    const was = this.muted;
+    this.clearMute();
+    this.unlock();
+    if (was && this.active) this.chime();
+    this.changed();
+  }
+
+  clearMute() {
+    clearTimeout(this.muteEnd);
+    clearInterval(this.muteTick);
+    this.muteEnd = this.muteTick = null;
+    this.mutedUntil = 0;
+    this.mutedAlerts = new Set();
+  }
+
+  /** The open alerts' ids: ring while there are any; a new one ends a mute. */
+  setOpen(ids) {
+    this.openAlerts = new Set(ids);
+    const fresh = [...this.openAlerts].some((id) => !this.mutedAlerts.has(id));
+    if (this.muted && (fresh || this.openAlerts.size === 0)) this.unmute();
+    this.setActive(this.openAlerts.size > 0);
   }
 
   /** Call from a user gesture: creates or resumes the audio context. */
@@ -33,14 +86,7 @@ export class Alarm extends EventTarget {
     return this.active && !this.muted && !this.blocked;
   }
 
-  setMuted(muted) {
-    this.muted = muted;
-    localStorage.setItem(MUTED_KEY, muted ? "1" : "0");
-    if (!muted) this.unlock();
-    this.changed();
-  }
-
-  /** Ring (repeating) while `active`; silence otherwise. */
+  /** Ring (repeating) while `active`; silence otherwise (use `setOpen`). */
   setActive(active) {
     if (active === this.active) return;
     this.active = active;
@@ -57,6 +103,7 @@ export class Alarm extends EventTarget {
     this.dispatchEvent(new Event("change"));
   }
 
+  /** One chime now (unless muted or blocked): the alarm's, or a test of the sound. */
   chime() {
     if (this.muted || this.blocked) return;
     const ctx = this.context;
