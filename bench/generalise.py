@@ -289,9 +289,11 @@ def critical_fall_starts(stdout: str) -> tuple[float, ...]:
     return tuple(sorted(times))
 
 
-def run_agent(model: Path, video: Path, work: Path) -> str:
-    """`vigil edge run --print` on one file, as fast as it decodes; its stdout."""
-    env = {**os.environ, "VIGIL_CAPTURE__START_TIME": EPOCH.isoformat(), "OMP_NUM_THREADS": "1"}
+def run_agent(model: Path, video: Path, work: Path, env: dict[str, str] | None = None) -> str:
+    """`vigil edge run --print` on one file, as fast as it decodes; its stdout. `env`: more
+    settings for the agent (`VIGIL_EVENTS__THRESHOLDS__FALL_WINDOWS`, ...)."""
+    env = {**os.environ, "VIGIL_CAPTURE__START_TIME": EPOCH.isoformat(), "OMP_NUM_THREADS": "1",
+           **(env or {})}  # fmt: skip
     env.pop("VIGIL_MQTT_URL", None)
     done = subprocess.run(
         [sys.executable, "-m", "shared", "edge", "run", "--source", str(video),
@@ -305,10 +307,16 @@ def run_agent(model: Path, video: Path, work: Path) -> str:
     return done.stdout
 
 
-def edge_runs(model: Path, records: Sequence[ClipRecord], work: Path, jobs: int) -> list[EdgeClip]:
+def edge_runs(
+    model: Path,
+    records: Sequence[ClipRecord],
+    work: Path,
+    jobs: int,
+    env: dict[str, str] | None = None,
+) -> list[EdgeClip]:
     def one(i: int) -> EdgeClip:
         record = records[i]
-        out = run_agent(model, record.path, work / f"agent-{i}")
+        out = run_agent(model, record.path, work / f"agent-{i}", env)
         group = negative_group(record, before_fall=False)
         return EdgeClip(str(record.path), fall_start(record), critical_fall_starts(out), group)
 
@@ -348,6 +356,13 @@ def agent_rule(thresholds: Thresholds | None = None) -> AlertRule:
     """The rule the agent runs at `thresholds` (default: the shipped ones)."""
     t = thresholds or Thresholds()
     return AlertRule(t.fall_enter, t.fall_windows, t.fall_span)
+
+
+def agent_env(rule: AlertRule) -> dict[str, str]:
+    """The agent's settings that make it run `rule`."""
+    prefix = "VIGIL_EVENTS__THRESHOLDS__"
+    return {f"{prefix}FALL_ENTER": str(rule.threshold), f"{prefix}FALL_WINDOWS": str(rule.k),
+            f"{prefix}FALL_SPAN": str(rule.n)}  # fmt: skip
 
 
 def rule_alerts(windows: Sequence[tuple[float, float]], rule: AlertRule) -> tuple[float, ...]:
@@ -477,7 +492,7 @@ def run_one(split: Split, seed: int, args: argparse.Namespace, folder: Path) -> 
         "commit": commit_at_start(),
         "command": command_line(),
         "agent_rule": agent_rule().name if args.edge else None,
-        "test_clips": [str(r.path.relative_to(folder)) for r in test_records],
+        "test_clips": [str(r.path) for r in test_records],
         "exported": report.exported.value,
         "train_s": round(train_s, 1),
         # Seconds per model as the pipeline timed them when it trained them (a rerun that

@@ -281,3 +281,37 @@ def test_the_cost_table_sets_each_students_training_time_against_no_kds() -> Non
         ["student_kd", "110 k", "1.40", "150", "1.50", 1],
         ["student_scratch", "110 k", "1.20", "100", "1.00", 1],
     ]
+
+
+def test_a_rule_given_to_the_agent_is_the_rule_it_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    import argparse
+
+    from bench.generalise import agent_env
+    from bench.generalise_rules import parse_rule
+    from edge.config import load_settings
+
+    rule = parse_rule("0.7/3/4")
+    assert rule == AlertRule(0.7, 3, 4)
+    for name, value in agent_env(rule).items():
+        monkeypatch.setenv(name, value)
+    assert agent_rule(load_settings().events.thresholds) == rule
+    for bad in ("0.5/2", "0.5/3/2", "1.5/1/1", "x/1/1"):
+        with pytest.raises(argparse.ArgumentTypeError):
+            parse_rule(bad)
+
+
+def test_the_agent_rule_table_has_each_split_and_the_mean_of_each_rule() -> None:
+    from bench.report.generalise import agent_rule_rows
+
+    def got(within_3s: float, false_alarms: float) -> dict:
+        return {"edge_falls_alerted_3s": within_3s, "edge_falls_alerted": within_3s,
+                "edge_false_alarm_rate": false_alarms, "edge_latency_s": {"mean": 1.0}}  # fmt: skip
+
+    one, two = "p>=0.5, 1 of 1", "p>=0.5, 2 of 2"
+    record = {"rules": [one, two], "splits": {
+        "lodo_le2i": {"runs": [{"seed": 1, "rules": {one: got(1.0, 0.4), two: got(0.9, 0.2)}}]},
+        "lodo_upfall": {"runs": [{"seed": 1, "rules": {one: got(0.8, 0.2), two: got(0.7, 0.0)}}]},
+    }}  # fmt: skip
+    rows = agent_rule_rows(record)
+    assert rows[0] == ["lodo_le2i", f"`{one}`", 1, "100 %", "100 %", "1.0", "40 %"]
+    assert rows[-1] == ["mean of 2 splits", f"`{two}`", "", "80 %", "80 %", "1.0", "10 %"]

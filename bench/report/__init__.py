@@ -16,7 +16,7 @@ from bench.common import REPO
 from bench.report.alerts import ALERTS
 from bench.report.crop import motion_crop_section
 from bench.report.edge import EDGE, model_size_section
-from bench.report.generalise import GENERALISE
+from bench.report.generalise import GENERALISE, GENERALISE_RULES
 from bench.report.http_drain import HTTP_DRAIN
 from bench.report.ingest import ingest_section
 from bench.report.kd import kd_section
@@ -38,6 +38,7 @@ def render(results_dir: Path, img: Path) -> str:
         fill(
             "BENCHMARKS.md",
             generalise=GENERALISE.render(results, img),
+            generalise_rules=GENERALISE_RULES.render(results, img),
             kd=kd_section(results, img),
             student_size=student_size_section(results, img),
             unlabeled_amount=unlabeled_amount_section(results, img),

@@ -275,3 +275,44 @@ def generalise_body(r: Record, img: Path) -> str:
 
 
 GENERALISE = Section("generalise.json", "python -m bench.generalise", generalise_body)
+
+
+def agent_rule_rows(r: Record) -> list[list[object]]:
+    """Per split and rule, then per rule over every split: the agent's own alerts."""
+    out: list[list[object]] = []
+    overall: dict[str, dict[str, list[float | None]]] = {}
+    for name, split in r["splits"].items():
+        for rule in r["rules"]:
+            got = [run["rules"][rule] for run in split["runs"] if rule in run["rules"]]
+            keys = ("edge_falls_alerted_3s", "edge_falls_alerted", "edge_false_alarm_rate")
+            means = {key: mean([g[key] for g in got]) for key in keys}
+            latency = mean([g["edge_latency_s"]["mean"] for g in got])
+            into = overall.setdefault(rule, {key: [] for key in (*keys, "latency")})
+            for key in keys:
+                into[key].append(means[key])
+            into["latency"].append(latency)
+            out.append([name, f"`{rule}`", len(got), pct(means["edge_falls_alerted_3s"]),
+                        pct(means["edge_falls_alerted"]), num(latency, 1),
+                        pct(means["edge_false_alarm_rate"])])  # fmt: skip
+    for rule, got in overall.items():
+        out.append([
+            f"mean of {len(got['latency'])} splits", f"`{rule}`", "",
+            pct(mean(got["edge_falls_alerted_3s"])), pct(mean(got["edge_falls_alerted"])),
+            num(mean(got["latency"]), 1), pct(mean(got["edge_false_alarm_rate"])),
+        ])  # fmt: skip
+    return out
+
+
+def agent_rules_body(r: Record, img: Path) -> str:
+    header = ["split", "rule", "runs", "falls within 3 s", "falls alerted", "latency (s)",
+              "negatives alerted"]  # fmt: skip
+    return fill(
+        "generalise_rules.md",
+        shipped=r["shipped_rule"],
+        table=table(header, agent_rule_rows(r), align="llr" + "r" * (len(header) - 3)),
+    )
+
+
+GENERALISE_RULES = Section(
+    "generalise_rules.json", "python -m bench.generalise_rules --split lodo_le2i", agent_rules_body
+)
