@@ -1,8 +1,12 @@
-"""Escalation: an alert nobody acknowledged in time is POSTed to a webhook, with retries.
+"""Escalation: an alert nobody acknowledges in time escalates, on every dashboard always
+and to a webhook when one is configured.
 
-Each escalation (its attempts, status and error) is recorded. An alert is claimed with
-a conditional UPDATE before sending, so two escalators (two processes) never both send
-it; a failed escalation is tried again one escalation period later.
+After `alert_escalate_after_s` the alert is marked escalated (`escalated_at`): every
+signed-in dashboard shows it so and rings louder, and a `dashboard` escalation is
+recorded. With a webhook, the escalation is POSTed to it too (site, room, what happened,
+how long ago, a link), with retries; each delivery is recorded (`webhook`), and a failed
+one is tried again one escalation period later. An alert is claimed with a conditional
+UPDATE before anything is done, so two escalators (two processes) never both act on it.
 """
 
 from __future__ import annotations
@@ -17,10 +21,11 @@ import httpx
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from cloud.service.db.tables import Alert, AlertEscalation
+from cloud.service.db.tables import Alert, AlertEscalation, Device
 from cloud.service.live_relay import LiveSink
 from cloud.service.metrics import ServiceMetrics
 from cloud.service.schemas import AlertPublic
+from shared.labels import is_fall_label
 from shared.messages import utc_now
 
 log = logging.getLogger(__name__)
@@ -29,10 +34,17 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class WebhookConfig:
     url: str
-    after_s: float
     retries: int
     backoff_s: float
     timeout_s: float
+
+
+@dataclass(frozen=True)
+class EscalationConfig:
+    after_s: float  # unacknowledged this long: escalated
+    check_s: float  # how often to look
+    public_base_url: str  # the dashboard's address, for the link in the webhook
+    webhook: WebhookConfig | None = None
 
 
 @dataclass(frozen=True)
@@ -66,14 +78,13 @@ class AlertEscalator(threading.Thread):
     def __init__(
         self,
         sessions: sessionmaker[Session],
-        cfg: WebhookConfig,
-        check_s: float,
+        cfg: EscalationConfig,
         hub: LiveSink,
         metrics: ServiceMetrics,
         stop: threading.Event,
     ) -> None:
         super().__init__(name="vigil-escalator", daemon=True)
-        self.sessions, self.cfg, self.check_s = sessions, cfg, check_s
+        self.sessions, self.cfg = sessions, cfg
         self.hub, self.metrics, self.stop = hub, metrics, stop
         self.last_loop_at = time.monotonic()
 
@@ -86,18 +97,31 @@ class AlertEscalator(threading.Thread):
                 except Exception:  # the loop must survive; counted and logged
                     self.metrics.escalations.inc(result="error")
                     log.exception("alert escalation failed")
-                self.stop.wait(self.check_s)
+                self.stop.wait(self.cfg.check_s)
 
     def escalate_due(self, client: httpx.Client) -> int:
+        """Escalate every alert that is due; retry the webhook where it failed. Returns how
+        many alerts escalated."""
         count = 0
         for alert_id in self._due(utc_now()):
             if self._claim(alert_id, utc_now()):
-                self._escalate(client, alert_id)
                 count += 1
+                self._record(alert_id, "dashboard", None, Delivery(True, 1, None, None))
+                self.metrics.escalations.inc(result="dashboard")
+                if self.cfg.webhook is not None:
+                    self._notify(client, alert_id, self.cfg.webhook)
+                self._publish(alert_id)
+        if self.cfg.webhook is not None:
+            for alert_id in self._retry_due(utc_now()):
+                if self._claim_retry(alert_id, utc_now()):
+                    self._notify(client, alert_id, self.cfg.webhook)
+                    self._publish(alert_id)
         return count
 
+    def _cutoff(self, now: datetime) -> datetime:
+        return now - timedelta(seconds=self.cfg.after_s)
+
     def _due(self, now: datetime) -> list[int]:
-        cutoff = now - timedelta(seconds=self.cfg.after_s)
         with self.sessions() as session:
             return list(
                 session.scalars(
@@ -105,11 +129,7 @@ class AlertEscalator(threading.Thread):
                     .where(
                         Alert.acknowledged_at.is_(None),
                         Alert.escalated_at.is_(None),
-                        Alert.opened_at < cutoff,
-                        or_(
-                            Alert.escalation_attempted_at.is_(None),
-                            Alert.escalation_attempted_at < cutoff,
-                        ),
+                        Alert.opened_at < self._cutoff(now),
                     )
                     .order_by(Alert.opened_at)
                     .limit(100)
@@ -117,43 +137,111 @@ class AlertEscalator(threading.Thread):
             )
 
     def _claim(self, alert_id: int, now: datetime) -> bool:
-        cutoff = now - timedelta(seconds=self.cfg.after_s)
         with self.sessions.begin() as session:
             result = session.execute(
                 update(Alert)
                 .where(
                     Alert.id == alert_id,
                     Alert.acknowledged_at.is_(None),
+                    Alert.escalated_at.is_(None),
+                )
+                .values(escalated_at=now)
+            )
+            return result.rowcount == 1  # type: ignore[attr-defined]
+
+    def _retry_due(self, now: datetime) -> list[int]:
+        """Escalated alerts the webhook has not taken, last tried an escalation period ago."""
+        with self.sessions() as session:
+            return list(
+                session.scalars(
+                    select(Alert.id)
+                    .where(
+                        Alert.acknowledged_at.is_(None),
+                        Alert.escalated_at.is_not(None),
+                        Alert.notified_at.is_(None),
+                        or_(
+                            Alert.escalation_attempted_at.is_(None),
+                            Alert.escalation_attempted_at < self._cutoff(now),
+                        ),
+                    )
+                    .order_by(Alert.opened_at)
+                    .limit(100)
+                )
+            )
+
+    def _claim_retry(self, alert_id: int, now: datetime) -> bool:
+        with self.sessions.begin() as session:
+            result = session.execute(
+                update(Alert)
+                .where(
+                    Alert.id == alert_id,
+                    Alert.acknowledged_at.is_(None),
+                    Alert.notified_at.is_(None),
                     or_(
                         Alert.escalation_attempted_at.is_(None),
-                        Alert.escalation_attempted_at < cutoff,
+                        Alert.escalation_attempted_at < self._cutoff(now),
                     ),
                 )
                 .values(escalation_attempted_at=now)
             )
             return result.rowcount == 1  # type: ignore[attr-defined]
 
-    def _escalate(self, client: httpx.Client, alert_id: int) -> None:
-        with self.sessions() as session:
-            alert = AlertPublic.model_validate(session.get(Alert, alert_id))
-        payload = {"kind": "vigil.alert.escalated", "alert": alert.model_dump(mode="json")}
-        delivery = post_with_retries(client, self.cfg, payload, self.stop)
-        now = utc_now()
+    def _notify(self, client: httpx.Client, alert_id: int, webhook: WebhookConfig) -> None:
+        with self.sessions.begin() as session:
+            row = session.get(Alert, alert_id)
+            if row is None:
+                return
+            row.escalation_attempted_at = utc_now()
+            payload = webhook_payload(session, row, self.cfg.public_base_url, utc_now())
+        delivery = post_with_retries(client, webhook, payload, self.stop)
+        self._record(alert_id, "webhook", webhook.url, delivery)
+        if delivery.ok:
+            with self.sessions.begin() as session:
+                row = session.get(Alert, alert_id)
+                if row is not None:
+                    row.notified_at = utc_now()
+        self.metrics.escalations.inc(result="sent" if delivery.ok else "failed")
+
+    def _record(self, alert_id: int, channel: str, url: str | None, delivery: Delivery) -> None:
         with self.sessions.begin() as session:
             session.add(
                 AlertEscalation(
                     alert_id=alert_id,
-                    attempted_at=now,
-                    url=self.cfg.url,
+                    attempted_at=utc_now(),
+                    channel=channel,
+                    url=url,
                     attempts=delivery.attempts,
                     ok=delivery.ok,
                     status_code=delivery.status_code,
                     error=delivery.error,
                 )
             )
+
+    def _publish(self, alert_id: int) -> None:
+        with self.sessions() as session:
             row = session.get(Alert, alert_id)
-            if delivery.ok and row is not None:
-                row.escalated_at = now
+            if row is None:
+                return
             public = AlertPublic.model_validate(row)
-        self.metrics.escalations.inc(result="sent" if delivery.ok else "failed")
         self.hub.publish("alert", public.model_dump(mode="json"))
+
+
+def webhook_payload(session: Session, alert: Alert, base_url: str, now: datetime) -> dict:
+    """What the on-call side needs to act without opening anything: where, what, how long
+    ago, and a link to the alert (the full alert beside it, for machines)."""
+    device = session.get(Device, alert.device_id)
+    room = device.name if device is not None and device.name else alert.device_id
+    what = "Fall" if is_fall_label(alert.action) else alert.action.replace("_", " ").capitalize()
+    waited = max(0.0, (now - alert.opened_at).total_seconds())
+    return {
+        "kind": "vigil.alert.escalated",
+        "site": alert.site,
+        "room": room,
+        "device_id": alert.device_id,
+        "what": what,
+        "started_at": alert.started_at.isoformat(),
+        "unanswered_s": round(waited),
+        "text": f"{what} in {room} ({alert.site}): not acknowledged for {round(waited)} s",
+        "link": f"{base_url.rstrip('/')}/#/alerts",
+        "alert": AlertPublic.model_validate(alert).model_dump(mode="json"),
+    }

@@ -209,7 +209,6 @@ def insert_events(
 EVENT_COLUMNS = tuple(c.name for c in Event.__table__.columns if not c.primary_key)
 
 
-
 def unnest_insert(table: Table, columns: Sequence[str], conflict: str) -> TextClause:
     """INSERT ... SELECT FROM unnest(one array per column) ON CONFLICT DO NOTHING.
 

@@ -157,7 +157,13 @@ class AlertPublic(Public):
     acknowledged_at: datetime | None
     acknowledged_by: str | None
     ack_note: str | None
-    escalated_at: datetime | None
+    escalated_at: datetime | None = Field(
+        description="when the alert escalated (nobody acknowledged it in time): every "
+        "dashboard shows it escalated and rings louder; None until then"
+    )
+    notified_at: datetime | None = Field(
+        None, description="when the webhook took the escalation; None without one"
+    )
 
 
 class AlertAcknowledge(Request):
@@ -168,11 +174,18 @@ class EscalationPublic(Public):
     id: int
     alert_id: int
     attempted_at: datetime
-    url: str
+    channel: Literal["dashboard", "webhook"]
+    url: str | None = Field(description="the webhook's URL; None for the dashboard")
     attempts: int
     ok: bool
     status_code: int | None
     error: str | None
+
+
+class AlertDetail(AlertPublic):
+    escalations: list[EscalationPublic] = Field(
+        description="each escalation step, oldest first: when, on which channel, how it went"
+    )
 
 
 # -- clips -------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from cloud.service.announce import ModelAnnouncer
 from cloud.service.db.session import make_engine, migrate, session_factory
-from cloud.service.escalation import AlertEscalator, WebhookConfig
+from cloud.service.escalation import AlertEscalator, EscalationConfig, WebhookConfig
 from cloud.service.ingest import Ingestor
 from cloud.service.live import LiveHub
 from cloud.service.live_relay import LiveSink, PgListener, PgNotifySink
@@ -71,17 +71,18 @@ class Services:
                     self.stop,
                 )
             )
-        if escalate and self.settings.alert_webhook_url:
+        if escalate:
+            if self.settings.alert_webhook_url is None:
+                log.warning(
+                    "VIGIL_ALERT_WEBHOOK_URL is not set: an unanswered alert escalates on the "
+                    "dashboards only, and nobody away from a screen is told"
+                )
             self._start_thread(
                 AlertEscalator(
-                    self.sessions,
-                    webhook_config(self.settings),
-                    self.settings.alert_check_s,
-                    self.live,
-                    self.metrics,
+                    self.sessions, escalation_config(self.settings), self.live, self.metrics,
                     self.stop,
                 )
-            )
+            )  # fmt: skip
 
     def _start_ingest(self) -> None:
         s = self.settings
@@ -162,12 +163,18 @@ def _publisher(mqtt_url: str | None) -> MqttPublisher | None:
     return MqttPublisher(address)
 
 
-def webhook_config(settings: Settings) -> WebhookConfig:
-    assert settings.alert_webhook_url is not None
-    return WebhookConfig(
-        url=settings.alert_webhook_url,
+def escalation_config(settings: Settings) -> EscalationConfig:
+    webhook = None
+    if settings.alert_webhook_url is not None:
+        webhook = WebhookConfig(
+            url=settings.alert_webhook_url,
+            retries=settings.alert_webhook_retries,
+            backoff_s=settings.alert_webhook_backoff_s,
+            timeout_s=settings.alert_webhook_timeout_s,
+        )
+    return EscalationConfig(
         after_s=settings.alert_escalate_after_s,
-        retries=settings.alert_webhook_retries,
-        backoff_s=settings.alert_webhook_backoff_s,
-        timeout_s=settings.alert_webhook_timeout_s,
+        check_s=settings.alert_check_s,
+        public_base_url=settings.public_base_url,
+        webhook=webhook,
     )

@@ -67,13 +67,16 @@ class Settings(BaseSettings):
         600.0, gt=0, description="a running job whose worker stops reporting this long fails"
     )
     alert_escalate_after_s: float = Field(
-        300.0, gt=0, description="an alert unacknowledged this long is escalated to the webhook"
+        120.0,
+        gt=0,
+        description="an alert unacknowledged this long escalates: louder on every dashboard, "
+        "and to the webhook when there is one",
     )
     alert_check_s: float = Field(
         5.0, gt=0, le=600, description="how often to look for alerts due for escalation"
     )
     alert_webhook_url: str | None = Field(
-        None, description="escalations are POSTed here; none: no escalation"
+        None, description="escalations are POSTed here too; none: the dashboards only"
     )
     alert_webhook_retries: int = Field(3, ge=0, le=10, description="retries per escalation")
     dashboard_mute_max_s: int = Field(

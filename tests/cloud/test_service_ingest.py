@@ -186,12 +186,23 @@ def test_an_unacknowledged_alert_is_escalated_with_retries(server: Server, webho
             15,
             "the escalation",
         )
+        detail = wait_for(
+            lambda: (a := client.get(f"/api/v1/alerts/{alert['id']}").json())["notified_at"] and a,
+            15,
+            "the webhook's delivery",
+        )
         escalations = client.get(f"/api/v1/alerts/{alert['id']}/escalations").json()
-    assert escalated
-    assert [(e["ok"], e["attempts"], e["status_code"]) for e in escalations] == [(True, 2, 200)]
+    assert escalated and detail["escalations"] == escalations
+    # Every dashboard first (no URL, nothing to retry), then the webhook (one retry).
+    assert [(e["channel"], e["ok"], e["attempts"], e["status_code"], e["url"] is None)
+            for e in escalations] == [("dashboard", True, 1, None, True),
+                                      ("webhook", True, 2, 200, False)]  # fmt: skip
     ours = (device.id, alert["id"])
     sent = [b for b in webhook.received if (b["alert"]["device_id"], b["alert"]["id"]) == ours]
-    assert sent and sent[0]["alert"]["device_id"] == device.id
+    assert sent and sent[0]["site"] == device.site and sent[0]["what"] == "Fall"
+    assert sent[0]["room"] == device.id  # a device registered without a name goes by its id
+    assert sent[0]["link"] == f"{server.base_url}/#/alerts"
+    assert sent[0]["text"].startswith(f"Fall in {device.id} ({device.site}): not acknowledged")
 
 
 def test_a_command_is_delivered_and_its_ack_recorded(server: Server, mqtt_url: str) -> None:

@@ -45,6 +45,7 @@ export class AlertBanners {
         this.cards.set(alert.id, card);
         if (changed && changed.id === alert.id) this.announceNew(alert);
       }
+      this.showEscalation(card, alert);
       card.hidden = !this.expanded && i >= BANNERS_SHOWN;
       if (this.list.children[i] !== card)
         this.list.insertBefore(card, this.list.children[i] || null);
@@ -53,13 +54,36 @@ export class AlertBanners {
     this.more.hidden = hidden <= 0;
     this.more.textContent = this.expanded ? "Show fewer alerts" : `Show ${hidden} more open alerts`;
     this.container.hidden = open.length === 0;
-    this.ctx.alarm.setOpen(open.map((a) => a.id));
+    this.ctx.alarm.setOpen(
+      open.map((a) => a.id),
+      open.filter((a) => a.escalated_at).map((a) => a.id),
+    );
     this.renderSound();
   }
 
   toggle() {
     this.expanded = !this.expanded;
     this.render();
+  }
+
+  /** An alert nobody answered in time: said on its banner, in words and in colour. */
+  showEscalation(card, alert) {
+    const line = card.querySelector(".escalated-line");
+    const escalated = Boolean(alert.escalated_at);
+    if (card.classList.contains("escalated") === escalated) return;
+    card.classList.toggle("escalated", escalated);
+    line.hidden = !escalated;
+    if (escalated) {
+      replaceChildren(
+        line,
+        h("strong", { text: "Escalated: " }),
+        timeEl(alert.opened_at, { ago: true, prefix: "nobody has answered for ", suffix: "" }),
+        ". Go now, or call for help.",
+      );
+      this.ctx.announce(
+        `Escalated: ${alertTitle(alert.action)} in ${this.ctx.store.roomName(alert.device_id)}`,
+      );
+    }
   }
 
   announceNew(alert) {
@@ -88,7 +112,7 @@ export class AlertBanners {
       text = "This screen cannot ring yet: tap the button so it can sound the alarm.";
       [action, act] = ["Allow sound", () => alarm.unlock()];
     } else {
-      text = "Alarm sounding.";
+      text = alarm.urgent ? "Urgent alarm sounding: an alert has gone unanswered." : "Alarm sounding.";
       [action, act] = ["Mute", () => alarm.mute()];
     }
     replaceChildren(
@@ -142,6 +166,7 @@ export class AlertBanners {
           timeEl(alert.opened_at),
           ` · ${percent(alert.confidence)} sure · ${alert.site} / ${alert.camera}`,
         ),
+        h("p", { class: "escalated-line", hidden: true }),
       ),
       form,
       error,
@@ -195,9 +220,16 @@ export class AlertsView {
           h(
             "tr",
             {},
-            ["Room", "Alert", "Fired", "Acknowledged by", "At", "Time to acknowledge", "Note"].map(
-              (t) => h("th", { scope: "col", text: t }),
-            ),
+            [
+              "Room",
+              "Alert",
+              "Fired",
+              "Acknowledged by",
+              "At",
+              "Time to acknowledge",
+              "Escalated",
+              "Note",
+            ].map((t) => h("th", { scope: "col", text: t })),
           ),
         ),
         this.body,
@@ -239,7 +271,7 @@ export class AlertsView {
       this.body,
       rows.length
         ? rows.map((a) => this.row(a))
-        : h("tr", {}, h("td", { colspan: 7, class: "empty", text: "Nothing acknowledged yet." })),
+        : h("tr", {}, h("td", { colspan: 8, class: "empty", text: "Nothing acknowledged yet." })),
     );
   }
 
@@ -254,6 +286,13 @@ export class AlertsView {
       h("td", { class: "who", text: alert.acknowledged_by || "–" }),
       h("td", {}, timeEl(alert.acknowledged_at)),
       h("td", { class: "took", text: formatDuration(took) }),
+      h(
+        "td",
+        { class: "escalated-at" },
+        alert.escalated_at
+          ? timeEl(alert.escalated_at, { prefix: "yes, at " })
+          : h("span", { text: "no" }),
+      ),
       h("td", { class: "note", text: alert.ack_note || "" }),
     );
   }

@@ -3,10 +3,15 @@
 // has touched the page (autoplay policy), so `blocked` tells the page to ask for a tap.
 //
 // A mute silences the alerts open when it was pressed, for `muteMaxMs` at most: a new
-// alert, the time running out, the last of those alerts closing or a reload ends it.
-// Nothing is stored, so no tablet stays silent because somebody muted it yesterday.
+// alert, one of them escalating, the time running out, the last of them closing or a
+// reload ends it. Nothing is stored, so no tablet stays silent because somebody muted it
+// yesterday. While an open alert is escalated (nobody answered in time) the chime is the
+// urgent one: higher, louder, three times as often.
 
 const REPEAT_MS = 4000;
+const URGENT_REPEAT_MS = 1500;
+const CHIME = { tones: [880, 660, 880], gain: 0.35 };
+const URGENT = { tones: [1320, 990, 1320, 990], gain: 0.6 };
 export const DEFAULT_MUTE_MAX_S = 300;
 
 export class Alarm extends EventTarget {
@@ -16,6 +21,7 @@ export class Alarm extends EventTarget {
     this.mutedUntil = 0; // Date.now() when the mute ends; 0: not muted
     this.mutedAlerts = new Set(); // the alerts the mute was for
     this.openAlerts = new Set();
+    this.escalated = new Set(); // open alerts nobody answered in time
     this.muteEnd = null; // the timeout that ends the mute
     this.muteTick = null; // the interval that counts it down
     this.context = null;
@@ -59,11 +65,20 @@ export class Alarm extends EventTarget {
     this.mutedAlerts = new Set();
   }
 
-  /** The open alerts' ids: ring while there are any; a new one ends a mute. */
-  setOpen(ids) {
+  get urgent() {
+    return this.escalated.size > 0;
+  }
+
+  /** The open alerts' ids and the escalated ones among them: ring while there are any;
+   * a new alert, or one that escalates, ends a mute. */
+  setOpen(ids, escalatedIds = []) {
+    const before = this.escalated;
     this.openAlerts = new Set(ids);
+    this.escalated = new Set(escalatedIds);
     const fresh = [...this.openAlerts].some((id) => !this.mutedAlerts.has(id));
-    if (this.muted && (fresh || this.openAlerts.size === 0)) this.unmute();
+    const newlyEscalated = [...this.escalated].some((id) => !before.has(id));
+    if (this.muted && (fresh || newlyEscalated || this.openAlerts.size === 0)) this.unmute();
+    if (this.active && this.urgent !== before.size > 0) this.setActive(false); // new cadence
     this.setActive(this.openAlerts.size > 0);
   }
 
@@ -94,7 +109,7 @@ export class Alarm extends EventTarget {
     this.timer = null;
     if (active) {
       this.chime();
-      this.timer = setInterval(() => this.chime(), REPEAT_MS);
+      this.timer = setInterval(() => this.chime(), this.urgent ? URGENT_REPEAT_MS : REPEAT_MS);
     }
     this.changed();
   }
@@ -108,10 +123,11 @@ export class Alarm extends EventTarget {
     if (this.muted || this.blocked) return;
     const ctx = this.context;
     const start = ctx.currentTime + 0.02;
-    [880, 660, 880].forEach((frequency, i) => this.tone(frequency, start + i * 0.25, 0.2));
+    const { tones, gain } = this.urgent ? URGENT : CHIME;
+    tones.forEach((frequency, i) => this.tone(frequency, start + i * 0.25, 0.2, gain));
   }
 
-  tone(frequency, at, length) {
+  tone(frequency, at, length, level) {
     const ctx = this.context;
     const oscillator = ctx.createOscillator();
     const gain = ctx.createGain();
@@ -119,8 +135,8 @@ export class Alarm extends EventTarget {
     oscillator.frequency.value = frequency;
     // A short attack and release: no clicks at the edges of the tone.
     gain.gain.setValueAtTime(0, at);
-    gain.gain.linearRampToValueAtTime(0.35, at + 0.02);
-    gain.gain.setValueAtTime(0.35, at + length - 0.05);
+    gain.gain.linearRampToValueAtTime(level, at + 0.02);
+    gain.gain.setValueAtTime(level, at + length - 0.05);
     gain.gain.linearRampToValueAtTime(0, at + length);
     oscillator.connect(gain).connect(ctx.destination);
     oscillator.start(at);

@@ -111,19 +111,22 @@ class Alert(Base):
     acknowledged_at: Mapped[datetime | None]
     acknowledged_by: Mapped[str | None] = mapped_column(String(200))
     ack_note: Mapped[str | None] = mapped_column(Text)
-    escalated_at: Mapped[datetime | None]
-    escalation_attempted_at: Mapped[datetime | None]
+    escalated_at: Mapped[datetime | None]  # nobody answered in time: louder, everywhere
+    escalation_attempted_at: Mapped[datetime | None]  # the webhook's last try
+    notified_at: Mapped[datetime | None]  # the webhook took the escalation
 
 
 class AlertEscalation(Base):
-    """One escalation of an overdue alert to the webhook, with how it went."""
+    """One step of an overdue alert's escalation on one channel, with how it went:
+    `dashboard` (every signed-in screen shows it escalated and rings louder) or `webhook`."""
 
     __tablename__ = "alert_escalations"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"), index=True)
     attempted_at: Mapped[datetime]
-    url: Mapped[str] = mapped_column(String(2048))
+    channel: Mapped[str] = mapped_column(String(16), server_default="webhook")
+    url: Mapped[str | None] = mapped_column(String(2048))
     attempts: Mapped[int] = mapped_column(Integer)
     ok: Mapped[bool] = mapped_column(Boolean)
     status_code: Mapped[int | None] = mapped_column(Integer)

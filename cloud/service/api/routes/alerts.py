@@ -6,11 +6,12 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Query, status
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from cloud.service.alerts import AlertAlreadyAcknowledged, AlertNotFound, acknowledge
 from cloud.service.api.deps import CurrentViewer, RowId, ServicesDep, SessionDep
 from cloud.service.db.tables import Alert, AlertEscalation
-from cloud.service.schemas import AlertAcknowledge, AlertPublic, EscalationPublic
+from cloud.service.schemas import AlertAcknowledge, AlertDetail, AlertPublic, EscalationPublic
 from shared.messages import Id, utc_now
 
 router = APIRouter(prefix="/alerts", tags=["alerts"])
@@ -37,12 +38,14 @@ def list_alerts(
 
 
 @router.get("/{alert_id}")
-def read_alert(alert_id: RowId, session: SessionDep, _: CurrentViewer) -> AlertPublic:
-    """One alert."""
+def read_alert(alert_id: RowId, session: SessionDep, _: CurrentViewer) -> AlertDetail:
+    """One alert, with its escalations."""
     alert = session.get(Alert, alert_id)
     if alert is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no alert {alert_id}")
-    return AlertPublic.model_validate(alert)
+    return AlertDetail(
+        **AlertPublic.model_validate(alert).model_dump(), escalations=escalations(session, alert_id)
+    )
 
 
 @router.post("/{alert_id}/acknowledge")
@@ -70,7 +73,11 @@ def acknowledge_alert(
 def list_escalations(
     alert_id: RowId, session: SessionDep, _: CurrentViewer
 ) -> list[EscalationPublic]:
-    """The escalations sent for an alert, oldest first."""
+    """The alert's escalation steps (dashboard and webhook), oldest first."""
+    return escalations(session, alert_id)
+
+
+def escalations(session: Session, alert_id: int) -> list[EscalationPublic]:
     rows = session.scalars(
         select(AlertEscalation)
         .where(AlertEscalation.alert_id == alert_id)

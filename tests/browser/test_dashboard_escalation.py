@@ -1,0 +1,75 @@
+"""Escalation shows: an alert nobody answers escalates on the dashboard without any
+webhook configured (its banner says so, the alarm turns urgent, a mute ends), and the
+Alerts view records that it escalated. Its own service, escalating after 2 s."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from shared.loopback import free_port
+from tests.kit.browser import (
+    Dashboard,
+    dashboard_settings,
+    expect,
+    publish_over_mqtt,
+    register_room,
+    sign_in,
+    snap,
+    viewer_token,
+)
+from tests.kit.factories import make_event
+from tests.kit.service import ServerThread
+
+
+@pytest.fixture
+def quick_escalation(
+    browser: Any, tmp_path_factory: pytest.TempPathFactory, mqtt_url: str
+) -> Iterator[Dashboard]:
+    port = free_port()
+    db = tmp_path_factory.mktemp("escalation-db") / "vigil.db"
+    settings = dashboard_settings(f"sqlite:///{db}", mqtt_url, tmp_path_factory, port,
+                                  alert_escalate_after_s=2.0)  # fmt: skip
+    assert settings.alert_webhook_url is None  # the dashboards alone
+    running = ServerThread(settings, port)
+    try:
+        yield Dashboard(running.start(), running)
+    finally:
+        running.stop()
+
+
+def test_an_unanswered_fall_escalates_on_the_dashboard_and_ends_a_mute(
+    page: Any, quick_escalation: Dashboard, mqtt_url: str
+) -> None:
+    server = quick_escalation.server
+    room = register_room(server, "Room 4 – Mrs Khan")
+    token, nurse = viewer_token(server, "Nurse Joe")
+    sign_in(page, quick_escalation, token)
+    publish_over_mqtt(mqtt_url, server, room, "events",
+                      make_event(room, action="falling", severity="critical"))  # fmt: skip
+    banner = page.locator(".banner", has_text="Room 4")
+    expect(banner).to_be_visible(timeout=5000)
+    page.locator("[data-action=alarm-sound]").click()  # muted before anyone answered ...
+    expect(page.locator(".alarm-line")).to_contain_text("Alarm muted")
+
+    expect(banner).to_have_class(re.compile(r"\bescalated\b"), timeout=10_000)
+    expect(banner.locator(".escalated-line")).to_contain_text(
+        re.compile(r"Escalated: nobody has answered for \d+ s\. Go now")
+    )
+    # ... and the escalation ends the mute, with the urgent alarm.
+    expect(page.locator(".alarm-line")).to_contain_text("Urgent alarm sounding")
+    snap(page, "alert-escalated")
+
+    banner.get_by_role("button", name="Acknowledge").click()
+    expect(banner).to_have_count(0)
+    page.get_by_role("link", name="Alerts").click()
+    row = page.locator("table.acknowledged tbody tr", has_text="Room 4")
+    expect(row).to_contain_text(nurse)
+    expect(row.locator(".escalated-at")).to_contain_text("yes, at")
+    with server.client(server.admin) as client:
+        alert = client.get("/api/v1/alerts", params={"state": "acknowledged"}).json()[0]
+        detail = client.get(f"/api/v1/alerts/{alert['id']}").json()
+    assert [(e["channel"], e["ok"]) for e in detail["escalations"]] == [("dashboard", True)]
