@@ -299,7 +299,7 @@ def summarise(cloud: Cloud, job: dict[str, Any], video: Path) -> dict[str, Any]:
         "fall_start_s": fall_start,
         "fall_alert_latency_s": latency,
         "fall_detected": bool(falls),
-        "alerts": len(alerts),
+        "alerts": sum(a["severity"] == "critical" for a in alerts),
     }
 
 
@@ -333,7 +333,7 @@ def print_summary(summary: dict[str, Any], cloud: Cloud, viewer: str) -> None:
         )
     latency = summary["fall_alert_latency_s"]
     verdict = f"{latency:.1f} s after the scripted fall" if latency is not None else "MISSED"
-    print(f"\nfall alert: {verdict}; alerts opened in the cloud: {summary['alerts']}")
+    print(f"\nfall alert: {verdict}; critical alerts opened in the cloud: {summary['alerts']}")
     print_accuracies(summary["report"])
     print(f"\ndashboard: {cloud.url}/   viewer token: {viewer}")
 

@@ -88,8 +88,12 @@ def test_the_loop_ran_through_the_real_service(quick_demo: tuple[Path, str]) -> 
     critical = db.execute(
         "select count(*) from events where severity='critical' and type='start'"
     ).fetchone()[0]
-    alerts = db.execute("select count(*) from alerts").fetchone()[0]
-    assert alerts == critical  # one alert per fall episode the edge reported
+    # One alert per fall episode the edge reported; the agent saying offline at the end of
+    # the video may add a device_offline warning (a room gone dark), never a critical one.
+    alerts = db.execute("select count(*) from alerts where severity = 'critical'").fetchone()[0]
+    assert alerts == critical
+    others = db.execute("select action from alerts where severity != 'critical'").fetchall()
+    assert {action for (action,) in others} <= {"device_offline"}
     assert ("fall alert: MISSED" in stdout) == (critical == 0)
     assert "dashboard: http://127.0.0.1:" in stdout
 

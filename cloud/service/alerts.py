@@ -63,6 +63,7 @@ def alert_row(event: ActionEvent, now: datetime) -> dict[str, object]:
         "camera": event.camera,
         "action": event.action,
         "confidence": event.confidence,
+        "severity": event.severity.value,
         "started_at": event.started_at,
         "ended_at": event.ended_at,
         "opened_at": now,

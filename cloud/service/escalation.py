@@ -22,9 +22,10 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from cloud.service.db.tables import Alert, AlertEscalation, Device
+from cloud.service.device_watch import Changes, watch_devices
 from cloud.service.live_relay import LiveSink
 from cloud.service.metrics import ServiceMetrics
-from cloud.service.schemas import AlertPublic
+from cloud.service.schemas import AlertPublic, DevicePublic
 from shared.labels import is_fall_label
 from shared.messages import utc_now
 
@@ -45,6 +46,7 @@ class EscalationConfig:
     check_s: float  # how often to look
     public_base_url: str  # the dashboard's address, for the link in the webhook
     webhook: WebhookConfig | None = None
+    offline_after_s: float | None = None  # watch for rooms gone dark (device_watch.py)
 
 
 @dataclass(frozen=True)
@@ -93,11 +95,27 @@ class AlertEscalator(threading.Thread):
             while not self.stop.is_set():
                 self.last_loop_at = time.monotonic()
                 try:
+                    self.watch_devices()
                     self.escalate_due(client)
                 except Exception:  # the loop must survive; counted and logged
                     self.metrics.escalations.inc(result="error")
                     log.exception("alert escalation failed")
                 self.stop.wait(self.cfg.check_s)
+
+    def watch_devices(self) -> Changes:
+        """Open and close the alerts of rooms gone dark; tell every dashboard."""
+        if self.cfg.offline_after_s is None:
+            return Changes()
+        changes = watch_devices(self.sessions, utc_now(), self.cfg.offline_after_s)
+        with self.sessions() as session:
+            for device_id in changes.devices:
+                device = session.get(Device, device_id)
+                if device is not None:
+                    public = DevicePublic.model_validate(device).model_dump(mode="json")
+                    self.hub.publish("device", public)
+        for alert_id in changes.alerts:
+            self._publish(alert_id)
+        return changes
 
     def escalate_due(self, client: httpx.Client) -> int:
         """Escalate every alert that is due; retry the webhook where it failed. Returns how

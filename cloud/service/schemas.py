@@ -149,7 +149,10 @@ class AlertPublic(Public):
     device_id: str
     site: str
     camera: str
-    action: str
+    action: str = Field(description="a fall label, long_lie, device_offline or camera_fault")
+    severity: Literal["critical", "warning"] = Field(
+        description="critical: a person may be hurt (the alarm); warning: a room gone dark"
+    )
     confidence: float
     started_at: datetime
     ended_at: datetime | None

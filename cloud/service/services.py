@@ -177,4 +177,5 @@ def escalation_config(settings: Settings) -> EscalationConfig:
         check_s=settings.alert_check_s,
         public_base_url=settings.public_base_url,
         webhook=webhook,
+        offline_after_s=settings.device_offline_after_s,
     )

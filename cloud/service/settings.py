@@ -79,6 +79,13 @@ class Settings(BaseSettings):
         None, description="escalations are POSTed here too; none: the dashboards only"
     )
     alert_webhook_retries: int = Field(3, ge=0, le=10, description="retries per escalation")
+    device_offline_after_s: float = Field(
+        30.0,
+        ge=5,
+        le=86_400,
+        description="a device silent this long (three of the agent's 10 s heartbeats) is "
+        "offline and opens a device_offline alert",
+    )
     dashboard_mute_max_s: int = Field(
         300,
         ge=10,

@@ -70,6 +70,7 @@ def server(
         alert_check_s=0.2,
         alert_webhook_url=webhook.url,
         alert_webhook_backoff_s=0.05,
+        device_offline_after_s=86_400,  # tests' devices go quiet between tests
     )
     running = ServerThread(settings, port)
     yield running.start()

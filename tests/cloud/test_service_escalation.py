@@ -1,5 +1,6 @@
-"""Escalation on a real SQLite database, the escalator's loop called directly: every
-dashboard first, with or without a webhook; the webhook retried one period after it fails."""
+"""Escalation and rooms gone dark, on a real SQLite database, the escalator's loop called
+directly: every dashboard first, with or without a webhook; the webhook retried one period
+after it fails; a silent device offline with a warning that closes when it is back."""
 
 from __future__ import annotations
 
@@ -11,10 +12,12 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from cloud.service.db.session import make_engine, migrate, session_factory
 from cloud.service.db.tables import Alert, AlertEscalation, Device
+from cloud.service.device_watch import Changes, watch_devices
 from cloud.service.escalation import AlertEscalator, EscalationConfig, WebhookConfig
 from cloud.service.metrics import ServiceMetrics
 from shared.messages import utc_now
@@ -61,7 +64,7 @@ def steps(sessions: sessionmaker[Session], alert_id: int) -> list[tuple[str, boo
 
 def escalator(sessions: sessionmaker[Session], webhook: WebhookConfig | None) -> AlertEscalator:
     cfg = EscalationConfig(after_s=120, check_s=1, public_base_url="https://vigil.example",
-                           webhook=webhook)  # fmt: skip
+                           webhook=webhook, offline_after_s=30)  # fmt: skip
     return AlertEscalator(sessions, cfg, Stream(), ServiceMetrics(), threading.Event())
 
 
@@ -116,3 +119,84 @@ def test_a_failed_webhook_is_tried_again_one_period_later(sessions: sessionmaker
         assert body["unanswered_s"] >= 180
     finally:
         server.shutdown()
+
+
+# -- rooms that go dark ----------------------------------------------------------------
+
+
+def set_device(sessions: sessionmaker[Session], **values: Any) -> None:
+    with sessions.begin() as session:
+        device = session.get(Device, "cam-1")
+        assert device is not None
+        for key, value in values.items():
+            setattr(device, key, value)
+
+
+def dark_alerts(sessions: sessionmaker[Session]) -> list[tuple[str, str, bool, str | None]]:
+    """(action, severity, ended, acknowledged by) of the alerts, oldest first."""
+    with sessions() as session:
+        rows = session.query(Alert).order_by(Alert.id)
+        return [(a.action, a.severity, a.ended_at is not None, a.acknowledged_by) for a in rows]
+
+
+def test_a_silent_device_goes_offline_with_a_warning_that_closes_when_it_is_back(
+    sessions: sessionmaker[Session],
+) -> None:
+    now = utc_now()
+    set_device(sessions, status="online", last_seen_at=now - timedelta(seconds=20))
+    assert watch_devices(sessions, now, offline_after_s=30) == Changes()  # 20 s: still fine
+    later = now + timedelta(seconds=15)  # 35 s of silence
+    changes = watch_devices(sessions, later, offline_after_s=30)
+    assert changes.devices == ["cam-1"] and len(changes.alerts) == 1
+    assert dark_alerts(sessions) == [("device_offline", "warning", False, None)]
+    assert watch_devices(sessions, later, offline_after_s=30) == Changes()  # once only
+    with sessions() as session:
+        device = session.get(Device, "cam-1")
+        assert device is not None and device.status == "offline"
+
+    set_device(sessions, status="online", last_seen_at=later)  # a heartbeat: back
+    assert watch_devices(sessions, later, offline_after_s=30).alerts == changes.alerts
+    assert dark_alerts(sessions) == [("device_offline", "warning", True, "vigil")]
+    with sessions() as session:
+        note = session.scalars(select(Alert.ack_note)).one()
+    assert note is not None and note.startswith("Closed by itself: back online at ")
+
+
+def test_a_last_will_is_offline_too_and_a_device_never_seen_is_left_alone(
+    sessions: sessionmaker[Session],
+) -> None:
+    set_device(sessions, status="unknown", last_seen_at=None)
+    assert watch_devices(sessions, utc_now(), offline_after_s=30) == Changes()
+    set_device(sessions, status="offline", last_seen_at=utc_now())  # the broker's last will
+    watch_devices(sessions, utc_now(), offline_after_s=30)
+    assert dark_alerts(sessions) == [("device_offline", "warning", False, None)]
+
+
+def test_a_camera_fault_in_the_heartbeat_opens_a_warning_until_the_camera_works(
+    sessions: sessionmaker[Session],
+) -> None:
+    now = utc_now()
+    beat = {"camera_ok": False, "status": "online"}
+    set_device(sessions, status="online", last_seen_at=now, last_heartbeat_at=now,
+               last_heartbeat=beat)  # fmt: skip
+    watch_devices(sessions, now, offline_after_s=30)
+    watch_devices(sessions, now, offline_after_s=30)
+    assert dark_alerts(sessions) == [("camera_fault", "warning", False, None)]
+    with sessions.begin() as session:  # a carer saw it; the camera is still broken
+        alert = session.scalars(select(Alert)).one()
+        alert.acknowledged_at, alert.acknowledged_by = now, "nurse"
+    watch_devices(sessions, now, offline_after_s=30)
+    assert dark_alerts(sessions) == [("camera_fault", "warning", False, "nurse")]  # no second
+    set_device(sessions, last_heartbeat={**beat, "camera_ok": True})
+    watch_devices(sessions, now, offline_after_s=30)
+    assert dark_alerts(sessions) == [("camera_fault", "warning", True, "nurse")]
+
+
+def test_the_escalators_loop_tells_every_dashboard_of_a_room_gone_dark(
+    sessions: sessionmaker[Session],
+) -> None:
+    set_device(sessions, status="online", last_seen_at=utc_now() - timedelta(minutes=2))
+    esc = escalator(sessions, None)
+    esc.watch_devices()
+    sent = [(kind, data.get("status") or data.get("action")) for kind, data in esc.hub.sent]
+    assert sent == [("device", "offline"), ("alert", "device_offline")]

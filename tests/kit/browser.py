@@ -54,6 +54,8 @@ def dashboard_settings(
         "clip_max_bytes": CLIP_LIMIT,
         "worker_poll_s": 0.2,
         "alert_check_s": 0.5,
+        # The session's rooms go quiet between tests; a test of rooms going dark sets less.
+        "device_offline_after_s": 86_400,
     }
     return Settings(**{**values, **overrides})
 

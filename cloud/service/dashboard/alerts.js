@@ -4,6 +4,8 @@
 import { alertTitle, formatDuration, h, percent, replaceChildren, timeEl } from "./dom.js";
 
 const BANNERS_SHOWN = 3;
+// Rooms gone dark (cloud/service/device_watch.py): what the banner says instead of a score.
+const DARK = { device_offline: "No video", camera_fault: "The camera has failed" };
 
 /** The banners: kept by alert id, so a note being typed survives live updates. */
 export class AlertBanners {
@@ -54,9 +56,11 @@ export class AlertBanners {
     this.more.hidden = hidden <= 0;
     this.more.textContent = this.expanded ? "Show fewer alerts" : `Show ${hidden} more open alerts`;
     this.container.hidden = open.length === 0;
+    this.container.classList.toggle("calm", !open.some((a) => a.severity === "critical"));
     this.ctx.alarm.setOpen(
       open.map((a) => a.id),
       open.filter((a) => a.escalated_at).map((a) => a.id),
+      open.some((a) => a.severity === "critical"),
     );
     this.renderSound();
   }
@@ -112,7 +116,11 @@ export class AlertBanners {
       text = "This screen cannot ring yet: tap the button so it can sound the alarm.";
       [action, act] = ["Allow sound", () => alarm.unlock()];
     } else {
-      text = alarm.urgent ? "Urgent alarm sounding: an alert has gone unanswered." : "Alarm sounding.";
+      text = alarm.urgent
+        ? "Urgent alarm sounding: an alert has gone unanswered."
+        : alarm.calm
+          ? "A soft chime sounds every 10 s while a room is not watched."
+          : "Alarm sounding.";
       [action, act] = ["Mute", () => alarm.mute()];
     }
     replaceChildren(
@@ -147,7 +155,11 @@ export class AlertBanners {
     });
     return h(
       "section",
-      { class: "banner", "aria-labelledby": titleId, "data-alert-id": alert.id },
+      {
+        class: `banner ${alert.severity === "warning" ? "warning" : ""}`,
+        "aria-labelledby": titleId,
+        "data-alert-id": alert.id,
+      },
       h(
         "div",
         { class: "banner-text" },
@@ -158,14 +170,24 @@ export class AlertBanners {
           " – ",
           h("span", { class: "room", text: this.ctx.store.roomName(alert.device_id) }),
         ),
-        h(
-          "p",
-          {},
-          timeEl(alert.opened_at, { ago: true, prefix: "Fired " }),
-          " · at ",
-          timeEl(alert.opened_at),
-          ` · ${percent(alert.confidence)} sure · ${alert.site} / ${alert.camera}`,
-        ),
+        DARK[alert.action]
+          ? h(
+              "p",
+              {},
+              `${DARK[alert.action]} since `,
+              timeEl(alert.started_at),
+              " (",
+              timeEl(alert.started_at, { ago: true, suffix: "" }),
+              "): this room is not watched. Check the camera's power and network.",
+            )
+          : h(
+              "p",
+              {},
+              timeEl(alert.opened_at, { ago: true, prefix: "Fired " }),
+              " · at ",
+              timeEl(alert.opened_at),
+              ` · ${percent(alert.confidence)} sure · ${alert.site} / ${alert.camera}`,
+            ),
         h("p", { class: "escalated-line", hidden: true }),
       ),
       form,

@@ -66,6 +66,7 @@ export class OverviewView {
     const event = store.latest.get(device.id);
     tile.classList.toggle("has-alert", Boolean(alert));
     tile.classList.toggle("offline", device.status !== "online");
+    tile.classList.toggle("dark", device.status === "offline" || cameraFault(device));
     const link = tile.firstElementChild;
     link.setAttribute(
       "aria-label",
@@ -109,11 +110,18 @@ function activityTime(event) {
   return line(running, ", since ", timeEl(event.started_at));
 }
 
+// A room whose camera failed is not fine because its agent still answers: red, not green.
+function cameraFault(device) {
+  return device.status === "online" && device.last_heartbeat?.camera_ok === false;
+}
+
 function statusText(device) {
+  if (cameraFault(device)) return "Camera fault";
   return { online: "Online", offline: "Offline" }[device.status] || "Unknown";
 }
 
 function statusClass(device) {
+  if (cameraFault(device)) return "bad";
   return { online: "ok", offline: "bad" }[device.status] || "unknown";
 }
 

@@ -6,12 +6,15 @@
 // alert, one of them escalating, the time running out, the last of them closing or a
 // reload ends it. Nothing is stored, so no tablet stays silent because somebody muted it
 // yesterday. While an open alert is escalated (nobody answered in time) the chime is the
-// urgent one: higher, louder, three times as often.
+// urgent one: higher, louder, three times as often; while only warnings are open (a room
+// gone dark) it is a single soft tone every 10 s.
 
 const REPEAT_MS = 4000;
 const URGENT_REPEAT_MS = 1500;
+const CALM_REPEAT_MS = 10000;
 const CHIME = { tones: [880, 660, 880], gain: 0.35 };
 const URGENT = { tones: [1320, 990, 1320, 990], gain: 0.6 };
+const CALM = { tones: [660], gain: 0.2 };
 export const DEFAULT_MUTE_MAX_S = 300;
 
 export class Alarm extends EventTarget {
@@ -22,6 +25,7 @@ export class Alarm extends EventTarget {
     this.mutedAlerts = new Set(); // the alerts the mute was for
     this.openAlerts = new Set();
     this.escalated = new Set(); // open alerts nobody answered in time
+    this.critical = false; // a critical alert is open (not only rooms gone dark)
     this.muteEnd = null; // the timeout that ends the mute
     this.muteTick = null; // the interval that counts it down
     this.context = null;
@@ -69,16 +73,27 @@ export class Alarm extends EventTarget {
     return this.escalated.size > 0;
   }
 
+  get calm() {
+    return !this.critical && !this.urgent;
+  }
+
+  get cadence() {
+    if (this.urgent) return URGENT_REPEAT_MS;
+    return this.calm ? CALM_REPEAT_MS : REPEAT_MS;
+  }
+
   /** The open alerts' ids and the escalated ones among them: ring while there are any;
    * a new alert, or one that escalates, ends a mute. */
-  setOpen(ids, escalatedIds = []) {
+  setOpen(ids, escalatedIds = [], critical = true) {
     const before = this.escalated;
+    const cadence = this.cadence;
     this.openAlerts = new Set(ids);
     this.escalated = new Set(escalatedIds);
+    this.critical = critical;
     const fresh = [...this.openAlerts].some((id) => !this.mutedAlerts.has(id));
     const newlyEscalated = [...this.escalated].some((id) => !before.has(id));
     if (this.muted && (fresh || newlyEscalated || this.openAlerts.size === 0)) this.unmute();
-    if (this.active && this.urgent !== before.size > 0) this.setActive(false); // new cadence
+    if (this.active && this.cadence !== cadence) this.setActive(false); // a new cadence
     this.setActive(this.openAlerts.size > 0);
   }
 
@@ -109,7 +124,7 @@ export class Alarm extends EventTarget {
     this.timer = null;
     if (active) {
       this.chime();
-      this.timer = setInterval(() => this.chime(), this.urgent ? URGENT_REPEAT_MS : REPEAT_MS);
+      this.timer = setInterval(() => this.chime(), this.cadence);
     }
     this.changed();
   }
@@ -123,7 +138,7 @@ export class Alarm extends EventTarget {
     if (this.muted || this.blocked) return;
     const ctx = this.context;
     const start = ctx.currentTime + 0.02;
-    const { tones, gain } = this.urgent ? URGENT : CHIME;
+    const { tones, gain } = this.urgent ? URGENT : this.calm ? CALM : CHIME;
     tones.forEach((frequency, i) => this.tone(frequency, start + i * 0.25, 0.2, gain));
   }
 

@@ -93,7 +93,8 @@ class Event(Base):
 
 
 class Alert(Base):
-    """One fall episode (all its start/update/end events) that a person must acknowledge."""
+    """What a person must acknowledge: a critical episode the edge reported (all its
+    start/update/end events), or a room gone dark (`device_offline`, `camera_fault`)."""
 
     __tablename__ = "alerts"
 
@@ -102,7 +103,8 @@ class Alert(Base):
     device_id: Mapped[str] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"))
     site: Mapped[str] = mapped_column(String(64), index=True)
     camera: Mapped[str] = mapped_column(String(64))
-    action: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(64))  # a fall label, or device_offline, ...
+    severity: Mapped[str] = mapped_column(String(16), server_default="critical")
     confidence: Mapped[float] = mapped_column(Float)
     started_at: Mapped[datetime]
     ended_at: Mapped[datetime | None]

@@ -1,13 +1,17 @@
-"""escalation channels: the dashboard's own escalation beside the webhook's
+"""escalation channels and alert severities
 
 Revision ID: 0002
 Revises: 0001
 Create Date: 2026-12-04
 
-An alert nobody acknowledges in time is now escalated on every dashboard whether or not a
-webhook is configured: `alerts.escalated_at` is when that happened, `alerts.notified_at`
-when the webhook took it (before this revision the two were one column, set on delivery).
-Each escalation row names its channel; a dashboard escalation has no URL.
+Escalation channels: an alert nobody acknowledges in time now escalates on every
+dashboard whether or not a webhook is configured: `alerts.escalated_at` is when that
+happened, `alerts.notified_at` when the webhook took it (before this revision the two were
+one column, set on delivery). Each escalation row names its channel; a dashboard
+escalation has no URL.
+
+Alert severities: a room that goes dark (`device_offline`, `camera_fault`) opens a
+`warning` alert; every alert before this revision was a `critical` one.
 """
 
 from __future__ import annotations
@@ -26,6 +30,9 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("alerts", schema=None) as batch_op:
         batch_op.add_column(sa.Column("notified_at", UtcDateTime(), nullable=True))
+        batch_op.add_column(
+            sa.Column("severity", sa.String(length=16), server_default="critical", nullable=False)
+        )
     op.execute("UPDATE alerts SET notified_at = escalated_at")
     with op.batch_alter_table("alert_escalations", schema=None) as batch_op:
         batch_op.add_column(
@@ -40,4 +47,5 @@ def downgrade() -> None:
         batch_op.alter_column("url", existing_type=sa.String(length=2048), nullable=False)
         batch_op.drop_column("channel")
     with op.batch_alter_table("alerts", schema=None) as batch_op:
+        batch_op.drop_column("severity")
         batch_op.drop_column("notified_at")
