@@ -13,6 +13,8 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from shared.video import VideoError
+
 # Modules exposing `register(subparsers)`; a module missing from this install is skipped.
 COMMAND_MODULES = (
     "shared.dataset_cli",
@@ -68,6 +70,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except MissingExtraError as exc:
         print(f"vigil: {exc}", file=sys.stderr)
         return 3
+    except VideoError as exc:
+        if args.verbose:
+            raise
+        print(f"vigil: error: {exc}; replace or remove that file and run again", file=sys.stderr)
+        return 2
     except (OSError, ValueError, RuntimeError) as exc:
         # Bad input (a missing folder, a malformed manifest, an unreadable video, a run
         # directory holding another run) gets one clear line; -v shows the traceback.

@@ -9,14 +9,17 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import signal
 import sys
 import threading
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from shared.cli import require_extra
 
-if TYPE_CHECKING:  # FastAPI and SQLAlchemy load inside the handlers
+if TYPE_CHECKING:  # FastAPI, SQLAlchemy and httpx load inside the handlers
+    import httpx
+
     from cloud.service.schemas import DeviceRegistered
     from cloud.service.settings import Settings
 
@@ -49,6 +52,12 @@ def register_devices(subparsers: argparse._SubParsersAction) -> None:
     add.set_defaults(handler=run_devices_add)
     ls = sub.add_parser("list", help="list devices and their status")
     ls.set_defaults(handler=run_devices_list)
+    for command in (add, ls):
+        command.add_argument(
+            "--cloud",
+            help=f"the running service (default VIGIL_CLOUD_URL, else {DEFAULT_CLOUD_URL}); "
+            "with VIGIL_ADMIN_TOKEN, its admin token",
+        )
 
 
 def add_metrics_port(parser: argparse.ArgumentParser) -> None:
@@ -129,32 +138,62 @@ def run_part(settings: Settings, metrics_port: int | None, ingest: bool, worker:
     return 0
 
 
-def run_devices_add(args: argparse.Namespace) -> int:
-    settings = load_settings()
-    from cloud.service.db.session import make_engine, migrate, session_factory
-    from cloud.service.devices import NewDevice, register_device
-    from cloud.service.signing import ModelSigner
-    from shared.messages import utc_now
+DEFAULT_CLOUD_URL = "http://127.0.0.1:8000"  # `vigil serve`'s own default address
 
-    engine = make_engine(settings.sqlalchemy_url)
-    migrate(engine, settings.data_dir)
-    with session_factory(engine).begin() as session:
-        registered = register_device(
-            session,
-            NewDevice(args.device, args.site, args.name),
-            settings.mqtt_topic_root,
-            utc_now(),
+
+def service_client(args: argparse.Namespace) -> httpx.Client:
+    """A client of the running service, as its admin: `--cloud` (or VIGIL_CLOUD_URL) and
+    VIGIL_ADMIN_TOKEN. Registering through the API, not the database, means the token
+    printed is one the service knows, signed by the key it uses."""
+    import httpx
+
+    url = (args.cloud or os.environ.get("VIGIL_CLOUD_URL") or DEFAULT_CLOUD_URL).rstrip("/")
+    token = os.environ.get("VIGIL_ADMIN_TOKEN")
+    if not token:
+        raise ValueError(
+            f"VIGIL_ADMIN_TOKEN is not set: set it to the admin token of the service at {url}"
         )
-    engine.dispose()
-    public_key = ModelSigner.load_or_create(settings.data_dir / "keys").public_key_base64()
+    return httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=15)
+
+
+def call_service(client: httpx.Client, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    """One API call; every way it can fail is one line that says what to do."""
+    import httpx
+
+    try:
+        response = client.request(method, path, **kwargs)
+    except httpx.HTTPError as exc:
+        raise RuntimeError(
+            f"cannot reach the Vigil service at {client.base_url} ({type(exc).__name__}): is "
+            "`vigil serve` running there? Point --cloud (or VIGIL_CLOUD_URL) at it"
+        ) from None
+    if response.status_code in (401, 403):
+        raise RuntimeError(f"the service at {client.base_url} refused VIGIL_ADMIN_TOKEN")
+    if response.is_error:
+        try:
+            detail = response.json().get("detail", response.text)
+        except ValueError:
+            detail = response.text
+        raise RuntimeError(f"the service said {response.status_code}: {str(detail)[:300]}")
+    return response
+
+
+def run_devices_add(args: argparse.Namespace) -> int:
+    from cloud.service.schemas import DeviceRegistered
+
+    body = {"device_id": args.device, "site": args.site, "name": args.name}
+    with service_client(args) as client:
+        response = call_service(client, "POST", "/api/v1/devices", json=body)
+        registered = DeviceRegistered.model_validate(response.json())
+        public_key = call_service(client, "GET", "/api/v1/models/public-key").text.strip()
     if args.json:
         print(registered.model_dump_json(indent=2))
     else:
-        print(device_text(registered, settings, public_key))
+        print(device_text(registered, public_key))
     return 0
 
 
-def device_text(registered: DeviceRegistered, settings: Settings, public_key: str) -> str:
+def device_text(registered: DeviceRegistered, public_key: str) -> str:
     """What an operator needs: the edge's environment and the broker's lines."""
     d, token, mqtt = registered.device, registered.token, registered.mqtt
     return "\n".join(
@@ -170,8 +209,8 @@ def device_text(registered: DeviceRegistered, settings: Settings, public_key: st
             f"  VIGIL_DEVICE_TOKEN={token}",
             f"  VIGIL_MQTT__USERNAME={mqtt.username}",
             f"  VIGIL_MQTT_PASSWORD={token}",
-            f"  VIGIL_MQTT__TOPIC_ROOT={settings.mqtt_topic_root}",
-            f"  VIGIL_CLOUD_URL={settings.public_base_url}",
+            f"  VIGIL_MQTT__TOPIC_ROOT={registered.topic_root}",
+            f"  VIGIL_CLOUD_URL={registered.cloud_url}",
             f"  VIGIL_MODEL__PUBLIC_KEY={public_key}",
             "",
             "Mosquitto password_file line:",
@@ -184,17 +223,7 @@ def device_text(registered: DeviceRegistered, settings: Settings, public_key: st
 
 
 def run_devices_list(args: argparse.Namespace) -> int:
-    settings = load_settings()
-    from sqlalchemy import select
-
-    from cloud.service.db.session import make_engine, migrate, session_factory
-    from cloud.service.db.tables import Device
-    from cloud.service.schemas import DevicePublic
-
-    engine = make_engine(settings.sqlalchemy_url)
-    migrate(engine, settings.data_dir)
-    with session_factory(engine)() as session:
-        rows = [DevicePublic.model_validate(d) for d in session.scalars(select(Device))]
-    engine.dispose()
-    print(json.dumps([row.model_dump(mode="json") for row in rows], indent=2))
+    with service_client(args) as client:
+        devices = call_service(client, "GET", "/api/v1/devices").json()
+    print(json.dumps(devices, indent=2))
     return 0

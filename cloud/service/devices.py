@@ -29,8 +29,11 @@ class NewDevice:
     name: str = ""
 
 
-def register_device(session: Session, new: NewDevice, root: str, now: datetime) -> DeviceRegistered:
-    """Add the device and issue its token; the caller commits. The token is shown only here."""
+def register_device(
+    session: Session, new: NewDevice, root: str, cloud_url: str, now: datetime
+) -> DeviceRegistered:
+    """Add the device and issue its token; the caller commits. The token is shown only here.
+    `root`: the MQTT topic root; `cloud_url`: the service's public URL, for the device."""
     check_id(new.device_id, "device"), check_id(new.site, "site")
     if session.get(Device, new.device_id) is not None:
         raise DeviceExists(f"device {new.device_id!r} is registered already")
@@ -46,7 +49,11 @@ def register_device(session: Session, new: NewDevice, root: str, now: datetime) 
         acl_lines=device_acl(new.site, new.device_id, root),
     )
     return DeviceRegistered(
-        device=DevicePublic.model_validate(device), token=token, mqtt=credentials
+        device=DevicePublic.model_validate(device),
+        token=token,
+        mqtt=credentials,
+        cloud_url=cloud_url,
+        topic_root=root,
     )
 
 

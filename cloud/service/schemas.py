@@ -68,6 +68,8 @@ class DeviceRegistered(BaseModel):
     device: DevicePublic
     token: str = Field(description="the device's bearer token and MQTT password; shown once")
     mqtt: MqttCredentials
+    cloud_url: str = Field(description="the service's public URL: the device's VIGIL_CLOUD_URL")
+    topic_root: str = Field(description="the MQTT topic root: VIGIL_MQTT__TOPIC_ROOT")
 
 
 class HeartbeatPublic(Public):

@@ -116,7 +116,10 @@ def load_checkpoint(path: Path) -> Checkpoint:
         payload = torch.load(path, map_location="cpu", weights_only=True)
         return from_payload(payload)
     except Exception as exc:  # unpickling, zip and validation errors all mean "not ours"
-        raise CheckpointError(f"{path} is not a valid Vigil checkpoint: {exc}") from exc
+        raise CheckpointError(
+            f"{path} is not a Vigil checkpoint (a .pt file `vigil train` wrote): "
+            f"{type(exc).__name__}: {exc}"
+        ) from exc
 
 
 def model_from_checkpoint(ckpt: Checkpoint) -> nn.Module:

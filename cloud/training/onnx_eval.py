@@ -14,9 +14,15 @@ from shared.modelmeta import ModelMetadata
 
 
 def onnx_session(path: Path, threads: int = 2) -> ort.InferenceSession:
+    """A session of the model at `path`; a ValueError naming the file when it is none."""
+    if not Path(path).is_file():
+        raise FileNotFoundError(f"{path}: no such model file")
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
-    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    try:
+        return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # onnxruntime's own types (InvalidProtobuf, Fail) subclass neither
+        raise ValueError(f"{path} is not an ONNX model onnxruntime can load: {exc}") from exc
 
 
 def onnx_logits(path: Path, data: TwoViewWindows, batch: int = 64) -> np.ndarray:

@@ -15,14 +15,17 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
 from cloud.service.cli import register
 from cloud.service.mosquitto import password_line, verify_password_line
+from cloud.service.settings import Settings
 from shared.loopback import free_port
 from tests.kit.outcomes import wait_for
+from tests.kit.service import ServerThread
 
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 ROOT = "vigil"
@@ -37,13 +40,19 @@ def devices_add(site: str, device: str, capsys: pytest.CaptureFixture[str]) -> d
 
 
 @pytest.fixture
-def cli_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("VIGIL_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("VIGIL_ADMIN_TOKEN", secrets.token_urlsafe(32))
-    monkeypatch.setenv("VIGIL_MQTT_TOPIC_ROOT", ROOT)
-    monkeypatch.delenv("DATABASE_URL", raising=False)
-    monkeypatch.delenv("VIGIL_ENV", raising=False)
-    return tmp_path
+def cli_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A running service (real uvicorn, SQLite) and the CLI's environment pointing at it."""
+    port = free_port()
+    settings = Settings(env="production", admin_token=secrets.token_urlsafe(32),
+                        database_url=f"sqlite:///{tmp_path / 'vigil.db'}", mqtt_url=None,
+                        mqtt_topic_root=ROOT, data_dir=tmp_path / "data",
+                        public_base_url=f"http://127.0.0.1:{port}")  # fmt: skip
+    running = ServerThread(settings, port)
+    running.start()
+    monkeypatch.setenv("VIGIL_ADMIN_TOKEN", settings.admin_secret)
+    monkeypatch.setenv("VIGIL_CLOUD_URL", f"http://127.0.0.1:{port}")
+    yield tmp_path
+    running.stop()
 
 
 @pytest.fixture
@@ -165,6 +174,42 @@ def test_devices_add_prints_the_edge_environment(
     line = next(line.strip() for line in out.splitlines() if line.strip().startswith("room7:$7$"))
     assert verify_password_line(line, token)
     assert "VIGIL_MODEL__PUBLIC_KEY=" in out and "topic write vigil/rosehill/room7/events" in out
+    cloud = os.environ["VIGIL_CLOUD_URL"]
+    assert f"VIGIL_CLOUD_URL={cloud}" in out and "VIGIL_MQTT__TOPIC_ROOT=vigil" in out
+    with httpx.Client() as client:  # the running service knows the printed token
+        key = client.get(f"{cloud}/api/v1/models/public-key").text.strip()
+        mine = client.get(f"{cloud}/api/v1/models/current", params={"site": "rosehill"},
+                          headers={"Authorization": f"Bearer {token}"})  # fmt: skip
+    assert f"VIGIL_MODEL__PUBLIC_KEY={key}" in out and mine.status_code in (200, 404)
     again = parser.parse_args(["devices", "add", "rosehill", "room7"])
-    with pytest.raises(RuntimeError, match="registered already"):
+    with pytest.raises(RuntimeError, match="409.*registered already"):
         again.handler(again)
+
+
+def test_devices_add_says_in_one_line_what_is_wrong(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from shared.cli import main
+
+    monkeypatch.delenv("VIGIL_ADMIN_TOKEN", raising=False)
+    monkeypatch.delenv("VIGIL_CLOUD_URL", raising=False)
+    assert main(["devices", "add", "rosehill", "room7"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == ("vigil: error: VIGIL_ADMIN_TOKEN is not set: set it to the admin token of "
+                   "the service at http://127.0.0.1:8000")  # fmt: skip
+    monkeypatch.setenv("VIGIL_ADMIN_TOKEN", "x" * 32)
+    nobody = f"http://127.0.0.1:{free_port()}"
+    assert main(["devices", "add", "rosehill", "room7", "--cloud", nobody]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"vigil: error: cannot reach the Vigil service at {nobody}")
+    assert "\n" not in err and "Traceback" not in err
+
+
+def test_devices_add_refuses_a_wrong_admin_token(
+    cli_env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from shared.cli import main
+
+    monkeypatch.setenv("VIGIL_ADMIN_TOKEN", "not-the-admin-token-" + "x" * 20)
+    assert main(["devices", "add", "rosehill", "room8"]) == 2
+    assert "refused VIGIL_ADMIN_TOKEN" in capsys.readouterr().err

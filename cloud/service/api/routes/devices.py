@@ -50,6 +50,7 @@ def create_device(
             session,
             NewDevice(body.device_id, body.site, body.name),
             services.settings.mqtt_topic_root,
+            services.settings.public_base_url,
             utc_now(),
         )
     except DeviceExists as exc:
