@@ -8,6 +8,7 @@ from typing import Any
 
 from tests.kit.browser import (
     Dashboard,
+    acknowledge_all,
     expect,
     publish_over_mqtt,
     register_room,
@@ -35,7 +36,10 @@ def test_a_fall_raises_a_banner_until_acknowledged(
     expect(banner).to_be_visible(timeout=5000)
     expect(banner.get_by_role("heading")).to_have_text("Fall – Room 3 – Mr Brown")
     expect(banner).to_contain_text(re.compile(r"Fired \d+ s ago"))
-    expect(page.locator(".tile").first).to_contain_text("Alert: Fall")  # its room comes first
+    expect(banner).to_contain_text("very likely. Go to the room now.")  # words, not 93 %
+    first = page.locator(".tile").first  # its room comes first, and says the alert's story
+    expect(first).to_contain_text("Alert: Fall")
+    expect(first.locator(".activity")).to_have_text("Fall: not acknowledged yet")
     expect(page.locator("[data-action=alarm-sound]")).to_have_text("Mute")
     page.locator("[data-action=alarm-sound]").click()
     expect(page.locator(".alarm-line")).to_contain_text("muted")
@@ -67,3 +71,30 @@ def test_a_fall_raises_a_banner_until_acknowledged(
     expect(row.locator(".took")).to_have_text(re.compile(r"^\d+ s$"))
     expect(page.locator(".banner")).to_have_count(0)
     snap(page, "alerts-acknowledged")
+
+
+def test_on_a_phone_three_open_alerts_leave_the_rooms_in_view(
+    page: Any, dashboard: Dashboard, mqtt_url: str
+) -> None:
+    server = dashboard.server
+    rooms = [register_room(server, f"Room {n} – phone", site="phone-care") for n in (21, 22, 23)]
+    token, _ = viewer_token(server)
+    page.set_viewport_size({"width": 390, "height": 844})
+    sign_in(page, dashboard, token)
+    for room in rooms:
+        publish_over_mqtt(mqtt_url, server, room, "events",
+                          make_event(room, action="falling", severity="critical"))  # fmt: skip
+    banners = page.locator(".banner", has_text="– phone")
+    expect(banners).to_have_count(3, timeout=5000)
+    box = page.locator("#alert-banners").bounding_box()
+    assert box is not None and box["height"] < 844 / 2, box  # was 809 of 844 px
+    for i in range(3):  # one line each: what, where, and the button to acknowledge
+        expect(banners.nth(i).get_by_role("button", name="Acknowledge")).to_be_in_viewport()
+    snap(page, "alerts-phone")
+
+    banners.first.get_by_role("button", name="Acknowledge").click()
+    expect(banners).to_have_count(2)
+    # The acknowledged fall's episode goes on: its card says it was seen to, not red news.
+    seen = page.locator(".tile", has_text="Room 21 – phone").locator(".activity")
+    expect(seen).to_have_text("Fall (acknowledged)")
+    acknowledge_all(server)

@@ -9,6 +9,7 @@ from typing import Any
 
 from tests.kit.browser import (
     Dashboard,
+    acknowledge_all,
     expect,
     publish_over_mqtt,
     register_room,
@@ -71,3 +72,4 @@ def test_a_mute_lasts_five_minutes_at_most_and_never_past_a_new_alert_or_a_reloa
     page.get_by_role("button", name="Allow sound").click()
     expect(line).to_contain_text("Alarm sounding")
     expect(toggle).to_have_text("Sound on")
+    acknowledge_all(server)

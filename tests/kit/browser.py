@@ -69,6 +69,14 @@ def viewer_token(server: Server, name: str | None = None) -> tuple[str, str]:
     return response.json()["token"], name
 
 
+def acknowledge_all(server: Server) -> None:
+    """Acknowledge every open alert: the session's dashboard is shared, and a test's open
+    alerts would push the next test's banners out of the three shown."""
+    with server.client(server.admin) as client:
+        for alert in client.get("/api/v1/alerts", params={"state": "open"}).json():
+            client.post(f"/api/v1/alerts/{alert['id']}/acknowledge", json={"note": "test over"})
+
+
 def register_room(server: Server, name: str, site: str = "sunny-care") -> TestDevice:
     """Register a device with a room's name, as an installer would."""
     body = {"device_id": random_id("cam"), "site": site, "name": name}

@@ -1,11 +1,20 @@
 // Alerts: the banners at the top of every page (one per open alert, until somebody
 // acknowledges it) and the Alerts view (who acknowledged what, when, how fast).
 
-import { alertTitle, formatDuration, h, percent, replaceChildren, timeEl } from "./dom.js";
+import {
+  alertTitle,
+  formatDuration,
+  h,
+  likelihood,
+  percent,
+  replaceChildren,
+  timeEl,
+} from "./dom.js";
 
 const BANNERS_SHOWN = 3;
 // Rooms gone dark (cloud/service/device_watch.py): what the banner says instead of a score.
 const DARK = { device_offline: "No video", camera_fault: "The camera has failed" };
+const TO_DO = { long_lie: "On the floor for a long time: go now, and call for help." };
 
 /** The banners: kept by alert id, so a note being typed survives live updates. */
 export class AlertBanners {
@@ -186,7 +195,13 @@ export class AlertBanners {
               timeEl(alert.opened_at, { ago: true, prefix: "Fired " }),
               " · at ",
               timeEl(alert.opened_at),
-              ` · ${percent(alert.confidence)} sure · ${alert.site} / ${alert.camera}`,
+              " · ",
+              h("span", {
+                class: "likelihood",
+                title: `${percent(alert.confidence)} by the model · ${alert.site} / ${alert.camera}`,
+                text: likelihood(alert.confidence),
+              }),
+              `. ${TO_DO[alert.action] || "Go to the room now."}`,
             ),
         h("p", { class: "escalated-line", hidden: true }),
       ),

@@ -63,6 +63,14 @@ export function alertTitle(action) {
   return humanise(action);
 }
 
+/** A model's probability in the words a carer reads at a glance (the number in a hint). */
+export function likelihood(value) {
+  if (value === null || value === undefined) return "–";
+  if (value >= 0.9) return "very likely";
+  if (value >= 0.7) return "likely";
+  return "possible";
+}
+
 export function percent(value) {
   return value === null || value === undefined ? "–" : `${Math.round(value * 100)} %`;
 }

@@ -82,21 +82,46 @@ export class OverviewView {
         h("span", { class: `pill ${statusClass(device)}`, text: statusText(device) }),
       ),
       alert ? h("p", { class: "tile-alert", text: `Alert: ${alertTitle(alert.action)}` }) : null,
-      h("p", { class: `activity ${activityClass(event)}`, text: activityText(event) }),
-      activityTime(event),
+      // The open alert comes first: "Walking (ended)" under "Alert: Fall" contradicts it.
+      ...(alert ? alertNow(alert) : [
+        h("p", { class: `activity ${activityClass(event)}`, text: activityText(event) }),
+        activityTime(event),
+      ]),
       h("dl", { class: "facts" }, ...facts(device, event)),
     );
   }
 }
 
+/** What a room's card says while it has an open alert: what happened, since when. */
+function alertNow(alert) {
+  const critical = alert.severity === "critical";
+  return [
+    h("p", {
+      class: `activity ${critical ? "critical" : "warning"}`,
+      text: critical ? `${alertTitle(alert.action)}: not acknowledged yet` : "Not watched",
+    }),
+    h(
+      "p",
+      { class: "activity-time" },
+      timeEl(alert.started_at, { ago: true, prefix: "For ", suffix: "" }),
+      ", since ",
+      timeEl(alert.started_at),
+    ),
+  ];
+}
+
 function activityText(event) {
   if (!event) return "No activity yet";
-  return event.type === "end" ? `${humanise(event.action)} (ended)` : humanise(event.action);
+  if (event.type === "end") return `${humanise(event.action)} (ended)`;
+  // A fall whose alert somebody acknowledged is still shown, but as seen to, not as news.
+  if (event.severity === "critical") return `${alertTitle(event.action)} (acknowledged)`;
+  return humanise(event.action);
 }
 
 function activityClass(event) {
-  // An ongoing warning (lying on the floor) or critical action stands out; its name says it.
-  return event && event.type !== "end" ? event.severity : "";
+  // An ongoing warning (lying on the floor) stands out; its name says it. A critical one
+  // here was acknowledged (an open alert takes the card's place), so it is not red news.
+  return event && event.type !== "end" && event.severity !== "critical" ? event.severity : "";
 }
 
 function activityTime(event) {
