@@ -54,9 +54,7 @@ class DemoPlan:
 
     def job(self) -> dict[str, Any]:
         """The training job the demo posts: these scenes, these settings, promoted always."""
-        job = TrainingJobCreate(
-            dataset=self.scenes, promotion="always", **self.params.model_dump()
-        )
+        job = TrainingJobCreate(dataset=self.scenes, promotion="always", **self.params.model_dump())
         return job.model_dump(mode="json")
 
     @property

@@ -79,6 +79,25 @@ def test_an_mqtt_event_reaches_the_timeline_within_2_s(
     expect(row).to_be_hidden()
     expect(walking_row).to_be_visible()
     page.get_by_label("Room", exact=True).select_option("")
+
+    # Rows follow when things happened, not when they arrived: the end of the sitting
+    # (now) comes first, a walk that started a minute ago but arrives last goes below it.
+    now = datetime.now(UTC)
+    ended = make_event(bedroom, action="sitting_down", type="end", seq=2, confidence=0.87,
+                       started_at=sitting["started_at"], ended_at=now.isoformat())  # fmt: skip
+    late = make_event(kitchen, action="walking", seq=2,
+                      started_at=(now - timedelta(minutes=1)).isoformat())  # fmt: skip
+    publish_over_mqtt(mqtt_url, server, bedroom, "events", ended)
+    publish_over_mqtt(mqtt_url, server, kitchen, "events", late)
+    late_row = page.locator(f'tr[data-event-id="{late["event_id"]}"]')
+    expect(late_row).to_be_visible(timeout=TIMELINE_DEADLINE_MS)
+    first = page.locator("table.timeline tbody tr").first
+    expect(first).to_have_attribute("data-event-id", ended["event_id"])
+    expect(first).to_contain_text("Ended (from ")
+    ids = page.locator("table.timeline tbody tr").evaluate_all(
+        "rows => rows.map(r => r.dataset.eventId)"
+    )
+    assert ids.index(late["event_id"]) > ids.index(walking["event_id"])
     snap(page, "timeline")
 
     page.get_by_role("link", name="Overview").click()

@@ -5,6 +5,14 @@ import { h, humanise, percent, replaceChildren, timeEl } from "./dom.js";
 
 const ROWS_SHOWN = 200;
 
+/** When an event happened: an end when the action ended, an update when it was sent (its
+ * arrival), a start when it started. Rows sort by it, not by arrival order. */
+function eventTime(event) {
+  if (event.type === "end" && event.ended_at) return event.ended_at;
+  if (event.type === "update") return event.received_at || event.started_at;
+  return event.started_at;
+}
+
 export class TimelineView {
   constructor(section, ctx) {
     this.section = section;
@@ -104,7 +112,10 @@ export class TimelineView {
   }
 
   render(fresh = new Set()) {
-    const shown = this.ctx.store.events.filter((e) => this.matches(e)).slice(0, ROWS_SHOWN);
+    const shown = this.ctx.store.events
+      .filter((e) => this.matches(e))
+      .sort((a, b) => new Date(eventTime(b)) - new Date(eventTime(a)) || b.id - a.id)
+      .slice(0, ROWS_SHOWN);
     this.count.textContent = `${shown.length} event${shown.length === 1 ? "" : "s"} shown, newest first. New events appear as they happen.`;
     replaceChildren(
       this.body,
@@ -118,12 +129,16 @@ export class TimelineView {
     return h(
       "tr",
       { "data-event-id": event.event_id, class: fresh ? "fresh" : null },
-      h("td", {}, timeEl(event.started_at)),
+      h("td", {}, timeEl(eventTime(event))),
       h("td", { text: this.ctx.store.roomName(event.device_id) }),
       h("td", { class: "action", text: humanise(event.action) }),
-      h("td", {
-        text: { start: "Started", update: "Ongoing", end: "Ended" }[event.type] || event.type,
-      }),
+      h(
+        "td",
+        {},
+        { start: "Started", update: "Ongoing", end: "Ended" }[event.type] || event.type,
+        // An end row says when its action began too: "Ended" alone hides how long it lasted.
+        event.type === "end" ? h("span", { class: "since" }, " (from ", timeEl(event.started_at), ")") : null,
+      ),
       h(
         "td",
         {},
