@@ -449,7 +449,7 @@ def scored_units(
 def run_one(split: Split, seed: int, args: argparse.Namespace, folder: Path) -> dict[str, Any]:
     from cloud.training.checkpoint import load_checkpoint
     from cloud.training.export import export_onnx
-    from cloud.training.pipeline import PipelineConfig, run_pipeline
+    from cloud.training.pipeline import PipelineConfig, best_val_f1, run_pipeline
 
     out = args.work / f"{split.name}-seed{seed}"
     params: TrainingParams = params_from_args(args, test_where=split.test_where, seed=seed)
@@ -485,6 +485,10 @@ def run_one(split: Split, seed: int, args: argparse.Namespace, folder: Path) -> 
         if name.value in models:  # each model's cost: weights, and ms per window on one thread
             models[name.value]["params"] = entry.params
             models[name.value]["ort_latency_ms"] = entry.ort_latency_ms
+            # What the pipeline picks the shipped student by (the training side's validation).
+            models[name.value]["val_macro_f1"] = best_val_f1(
+                load_checkpoint(checkpoints[name.value])
+            )
     # What `vigil train pipeline` ships: the student that validated best.
     models[EXPORTED] = models[report.exported.value]
     return {

@@ -14,11 +14,10 @@ Three tracks run side by side:
   `fall_enter`). The default, 2 of 2, is the fall and, one hop later, the person still
   on the floor or still falling; a bend, where the person is up again a hop later, is
   not. Counting raw windows, not smoothing them, costs one hop per extra window and no
-  more. `bench/generalise.py` measured the
-  rules on real held-out video through this agent: one window alone alerted on about
-  twice as many non-fall clips for the same falls caught (docs/BENCHMARKS.md). The event
-  starts at the window that decided it, so its time is when the alert could first go
-  out. It ends once the smoothed fall score has stayed below `exit` for `fall_hold_s`,
+  more. `bench/generalise_rules.py` ran both rules through this agent on real held-out
+  video: two windows alerted on fewer non-fall clips for about the same falls within
+  3 s (docs/BENCHMARKS.md). The event starts at the window that decided it, so its time
+  is when the alert could first go out. It ends once the smoothed fall score has stayed below `exit` for `fall_hold_s`,
   so a flickering score on the floor is one episode, not many.
 - long lie: after a fall, lying on the floor for `long_lie_s` raises a second critical
   event, `long_lie`; getting up (another activity) disarms it. `no_person` does not:

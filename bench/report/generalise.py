@@ -250,18 +250,37 @@ def cost_table(r: Record) -> str:
     return table(header, rows, align="l" + "r" * (len(header) - 1))
 
 
+def runs_text(r: Record) -> str:
+    """Which commit and command each (split, seed) ran: the JSON merges several runs."""
+    seen: dict[tuple[str, str], list[str]] = {}
+    for name, split in r["splits"].items():
+        for run in split.get("runs", []):
+            key = ((run.get("commit") or r.get("commit") or "?")[:10], run.get("command", "?"))
+            seen.setdefault(key, []).append(f"{name} seed {run['seed']}")
+    parts = [f"{', '.join(runs)} at commit {commit} (`{command}`)"
+             for (commit, command), runs in seen.items()]  # fmt: skip
+    return "Runs merged here: " + "; ".join(parts) + "." if parts else ""
+
+
 def generalise_body(r: Record, img: Path) -> str:
     model = r["default_student"]
     s = r.get("settings", {})
     return fill(
         "generalise.md",
+        runs=runs_text(r),
         recipe=f"--teacher {s.get('teacher', '?')} --epochs {s.get('epochs', '?')} "
         f"--teacher-epochs {s.get('teacher_epochs', '?')}"
         + (" --unlabeled TEST_SPLIT_VIDEOS" if s.get("unlabeled_heldout") else ""),
         table=table(HEADER, rows(r), align="lll" + "r" * (len(HEADER) - 3)),
         model=model,
         hard_negatives=table(
-            ["negatives", "units", "scored over 0.5", "over the 5 % threshold", "agent alerted"],
+            [
+                "negatives",
+                "units",
+                "scored over 0.5",
+                "over the 5 % threshold",
+                "agent alerted (shipped rule)",
+            ],  # fmt: skip
             hard_negative_rows(r, model),
         ),
         goals=goals_text(r),
@@ -308,6 +327,7 @@ def agent_rules_body(r: Record, img: Path) -> str:
               "negatives alerted"]  # fmt: skip
     return fill(
         "generalise_rules.md",
+        runs=runs_text(r),
         shipped=r["shipped_rule"],
         table=table(header, agent_rule_rows(r), align="llr" + "r" * (len(header) - 3)),
     )
