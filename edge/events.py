@@ -17,8 +17,8 @@ Three tracks run side by side:
   more. `bench/generalise_rules.py` ran both rules through this agent on real held-out
   video: two windows alerted on fewer non-fall clips for about the same falls within
   3 s (docs/BENCHMARKS.md). The event starts at the window that decided it, so its time
-  is when the alert could first go out. It ends once the smoothed fall score has stayed below `exit` for `fall_hold_s`,
-  so a flickering score on the floor is one episode, not many.
+  is when the alert could first go out. It ends once the smoothed fall score has stayed
+  below `exit` for `fall_hold_s`, so a flickering score on the floor is one episode.
 - long lie: after a fall, lying on the floor for `long_lie_s` raises a second critical
   event, `long_lie`; getting up (another activity) disarms it. `no_person` does not:
   a person on the floor may be out of view, and a missed long lie costs more than a
