@@ -32,7 +32,7 @@ from edge.outbox import OutboxStore, sweep_orphan_clips
 from edge.sender import OutboxSender
 from edge.stats import AgentStats
 from edge.thresholds import LiveThresholds
-from edge.transport.base import Transport, TransportError
+from edge.transport.base import CredentialsRefused, Transport, TransportError
 from edge.transport.http import CloudClient, HttpTransport
 from edge.transport.mqtt import MqttTransport
 from edge.uncertainty import ClipRateLimiter
@@ -59,6 +59,19 @@ class RunSummary:
     events: int
     outbox_depth: int
     flushed: bool
+    refused: str | None = None  # the cloud refused the device token: why
+
+
+class TokenRefused(AgentError):
+    """The cloud does not take this device's token (revoked, or another service's)."""
+
+
+def refusal_text(detail: str) -> str:
+    return (
+        f"the cloud refused this device's token ({detail}); its events wait in the outbox. "
+        "Check VIGIL_DEVICE_TOKEN against `vigil devices list` (a revoked device needs a new "
+        "token from `vigil devices add`)"
+    )
 
 
 class Agent:
@@ -109,6 +122,8 @@ class Agent:
             if model_path is not None:
                 return OnnxBackend(Path(model_path), threads=self.settings.inference.threads)
             return self._model_from_cloud()
+        except CredentialsRefused as exc:
+            raise TokenRefused(refusal_text(str(exc))) from exc
         except (ModelLoadError, ModelRejected, TransportError) as exc:
             raise AgentError(f"cannot load a model: {exc}") from exc
 
@@ -291,10 +306,23 @@ class Agent:
             while not self.stop_event.is_set() and self.decisions.is_alive():
                 if deadline is not None and time.monotonic() >= deadline:
                     self.finish()
+                if self.cloud is not None and self.cloud.refused:
+                    return self._refused(self.cloud.refused)
                 self.decisions.join(timeout=0.2)
             return self._drain()
         finally:
             self.close()
+
+    def _refused(self, detail: str) -> RunSummary:
+        """Stop now: nothing more will be delivered; what is queued stays in the outbox."""
+        log.error("%s", refusal_text(detail))
+        return RunSummary(
+            windows=self.stats.get("windows"),
+            events=self.decisions.events_emitted,
+            outbox_depth=self.outbox.depth() if self.outbox is not None else 0,
+            flushed=False,
+            refused=detail,
+        )
 
     def _drain(self) -> RunSummary:
         if self.clip_writer is not None:

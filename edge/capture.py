@@ -63,9 +63,22 @@ def classify_source(source: str) -> SourceKind:
 
 
 def check_source(source: str) -> float | None:
-    """Fail fast on a file that cannot be decoded (VideoError names it); return its fps."""
-    if classify_source(source) is SourceKind.FILE:
+    """Fail fast on a file that cannot be decoded or a camera that cannot be opened
+    (VideoError names it); return a file's fps. A camera that dies later is reopened with
+    backoff; one that is not there at start is a configuration error. A stream may be
+    down for a while, so it is not checked here."""
+    kind = classify_source(source)
+    if kind is SourceKind.FILE:
         return probe_video(Path(source)).fps
+    if kind is SourceKind.CAMERA:
+        try:
+            open_capture(source).release()
+        except VideoError:
+            raise VideoError(
+                source,
+                "no camera with this index can be opened (not there, in use, or the user is "
+                "not in group video; `v4l2-ctl --list-devices` lists them)",
+            ) from None
     return None
 
 

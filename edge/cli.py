@@ -16,6 +16,7 @@ if TYPE_CHECKING:  # the agent's imports are heavy: only for type checking here
 EXIT_SOURCE = 2
 EXIT_CONFIG = 2
 EXIT_MODEL = 4
+EXIT_REFUSED = 5  # the cloud refused the device token: restarting will not help
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -76,6 +77,8 @@ def run_agent(args: argparse.Namespace) -> int:
     agent = agent_or_code
     install_signal_handlers(agent)
     summary = agent.run(max_seconds=args.max_seconds)
+    if summary.refused is not None:
+        return EXIT_REFUSED  # the agent logged why, at ERROR
     logging.getLogger("edge").info(
         "done: %d windows, %d events, %d items left in the outbox",
         summary.windows,
@@ -89,7 +92,7 @@ def build_agent(args: argparse.Namespace) -> Agent | int:
     """The agent for these arguments, or the exit code of a clear error on stderr."""
     import sys
 
-    from edge.agent import Agent, AgentError
+    from edge.agent import Agent, AgentError, TokenRefused
     from edge.config import ConfigError, load_settings
     from shared.video import VideoError
 
@@ -107,6 +110,9 @@ def build_agent(args: argparse.Namespace) -> Agent | int:
     except VideoError as exc:
         print(f"vigil edge run: cannot read source {exc}", file=sys.stderr)
         return EXIT_SOURCE
+    except TokenRefused as exc:
+        print(f"vigil edge run: {exc}", file=sys.stderr)
+        return EXIT_REFUSED
     except AgentError as exc:
         print(f"vigil edge run: {exc}", file=sys.stderr)
         return EXIT_MODEL

@@ -21,6 +21,12 @@ class RejectedError(TransportError):
     """The other side refused a message for good (e.g. HTTP 422): retrying cannot help."""
 
 
+class CredentialsRefused(TransportError):
+    """The cloud refused this device's token (HTTP 401/403): the message stays in the
+    outbox, and the agent stops, since nothing it sends will be taken until the token is
+    fixed (a revoked device, a token from another service)."""
+
+
 class Delivery(Protocol):
     def wait(self, timeout: float) -> None:
         """Block until the message is acknowledged; raise TransportError otherwise."""

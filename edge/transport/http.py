@@ -2,8 +2,9 @@
 
 Every request carries the device token (`Authorization: Bearer`). Network errors, 5xx
 and 429 are retried with exponential backoff; another 4xx is a refusal that retrying
-cannot fix (`RejectedError`), except 401/403, which a corrected token fixes, so they
-stay retryable `TransportError`s.
+cannot fix (`RejectedError`). 401/403 mean the cloud does not take this device's token:
+`CredentialsRefused`, not retried; the client remembers it (`refused`) and the agent
+stops with an error, its outbox kept for when the token is fixed.
 """
 
 from __future__ import annotations
@@ -16,14 +17,21 @@ from urllib.parse import urljoin
 import httpx
 
 from edge.config import HttpConfig
-from edge.transport.base import Delivered, MessageHandler, RejectedError, TransportError
+from edge.transport.base import (
+    CredentialsRefused,
+    Delivered,
+    MessageHandler,
+    RejectedError,
+    TransportError,
+)
 from shared.messages import ModelAnnouncement
 from shared.topics import TopicError, parse_device_topic
 
 log = logging.getLogger(__name__)
 
 API = "/api/v1"
-_RETRYABLE_4XX = (401, 403, 408, 429)
+_REFUSED = (401, 403)
+_RETRYABLE_4XX = (408, 429)
 # The most events `POST /api/v1/events` takes at once: cloud.service.schemas.MAX_BATCH
 # (the edge cannot import the service; tests/edge/test_edge_http_batches.py holds them equal).
 MAX_EVENTS_PER_POST = 1000
@@ -42,6 +50,7 @@ class CloudClient:
         self.stop_event = stop_event or threading.Event()
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         self._http = httpx.Client(base_url=self.base_url, headers=headers, timeout=config.timeout_s)
+        self.refused: str | None = None  # why the cloud refused the token, once it has
 
     def close(self) -> None:
         self._http.close()
@@ -58,6 +67,9 @@ class CloudClient:
                 if response.is_success:
                     return response
                 error = _status_error(method, url, response)
+                if isinstance(error, CredentialsRefused):
+                    self.refused = self.refused or str(error)
+                    raise error
                 if isinstance(error, RejectedError):
                     raise error
             if attempt < self.config.retries and not self.stop_event.wait(delay):
@@ -109,6 +121,8 @@ class CloudClient:
 
 def _status_error(method: str, url: str, response: httpx.Response) -> TransportError:
     text = f"{method} {url}: HTTP {response.status_code} {response.text[:200]}"
+    if response.status_code in _REFUSED:
+        return CredentialsRefused(text)
     if 400 <= response.status_code < 500 and response.status_code not in _RETRYABLE_4XX:
         return RejectedError(text)
     return TransportError(text)
