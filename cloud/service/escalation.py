@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import httpx
-from sqlalchemy import or_, select, update
+from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from cloud.service.db.tables import Alert, AlertEscalation, Device
@@ -140,67 +140,53 @@ class AlertEscalator(threading.Thread):
         return now - timedelta(seconds=self.cfg.after_s)
 
     def _due(self, now: datetime) -> list[int]:
-        with self.sessions() as session:
-            return list(
-                session.scalars(
-                    select(Alert.id)
-                    .where(
-                        Alert.acknowledged_at.is_(None),
-                        Alert.escalated_at.is_(None),
-                        Alert.opened_at < self._cutoff(now),
-                    )
-                    .order_by(Alert.opened_at)
-                    .limit(100)
-                )
-            )
+        """Unanswered alerts older than an escalation period, not escalated yet."""
+        return self._ids_where(
+            Alert.acknowledged_at.is_(None),
+            Alert.escalated_at.is_(None),
+            Alert.opened_at < self._cutoff(now),
+        )
 
     def _claim(self, alert_id: int, now: datetime) -> bool:
-        with self.sessions.begin() as session:
-            result = session.execute(
-                update(Alert)
-                .where(
-                    Alert.id == alert_id,
-                    Alert.acknowledged_at.is_(None),
-                    Alert.escalated_at.is_(None),
-                )
-                .values(escalated_at=now)
-            )
-            return result.rowcount == 1  # type: ignore[attr-defined]
+        return self._claim_where(
+            alert_id,
+            [Alert.acknowledged_at.is_(None), Alert.escalated_at.is_(None)],
+            escalated_at=now,
+        )
+
+    def _webhook_retry_due(self, now: datetime) -> list[ColumnElement[bool]]:
+        """Not taken by the webhook yet, and last tried an escalation period ago."""
+        return [
+            Alert.acknowledged_at.is_(None),
+            Alert.notified_at.is_(None),
+            or_(
+                Alert.escalation_attempted_at.is_(None),
+                Alert.escalation_attempted_at < self._cutoff(now),
+            ),
+        ]
 
     def _retry_due(self, now: datetime) -> list[int]:
-        """Escalated alerts the webhook has not taken, last tried an escalation period ago."""
-        with self.sessions() as session:
-            return list(
-                session.scalars(
-                    select(Alert.id)
-                    .where(
-                        Alert.acknowledged_at.is_(None),
-                        Alert.escalated_at.is_not(None),
-                        Alert.notified_at.is_(None),
-                        or_(
-                            Alert.escalation_attempted_at.is_(None),
-                            Alert.escalation_attempted_at < self._cutoff(now),
-                        ),
-                    )
-                    .order_by(Alert.opened_at)
-                    .limit(100)
-                )
-            )
+        return self._ids_where(Alert.escalated_at.is_not(None), *self._webhook_retry_due(now))
 
     def _claim_retry(self, alert_id: int, now: datetime) -> bool:
+        return self._claim_where(
+            alert_id, self._webhook_retry_due(now), escalation_attempted_at=now
+        )
+
+    def _ids_where(self, *conditions: ColumnElement[bool]) -> list[int]:
+        """The ids of up to 100 alerts that meet `conditions`, oldest first."""
+        with self.sessions() as session:
+            query = select(Alert.id).where(*conditions).order_by(Alert.opened_at).limit(100)
+            return list(session.scalars(query))
+
+    def _claim_where(
+        self, alert_id: int, conditions: list[ColumnElement[bool]], **values: datetime
+    ) -> bool:
+        """Set `values` on the alert if it still meets `conditions`: True for the one
+        process (of several) whose UPDATE took it."""
         with self.sessions.begin() as session:
             result = session.execute(
-                update(Alert)
-                .where(
-                    Alert.id == alert_id,
-                    Alert.acknowledged_at.is_(None),
-                    Alert.notified_at.is_(None),
-                    or_(
-                        Alert.escalation_attempted_at.is_(None),
-                        Alert.escalation_attempted_at < self._cutoff(now),
-                    ),
-                )
-                .values(escalation_attempted_at=now)
+                update(Alert).where(Alert.id == alert_id, *conditions).values(**values)
             )
             return result.rowcount == 1  # type: ignore[attr-defined]
 

@@ -11,34 +11,25 @@ from typing import Any
 
 import pytest
 
-from shared.loopback import free_port
 from shared.messages import utc_now
 from tests.kit.browser import (
     Dashboard,
-    dashboard_settings,
     expect,
+    own_dashboard,
     publish_over_mqtt,
     register_room,
     sign_in,
     snap,
     viewer_token,
 )
-from tests.kit.service import ServerThread
 
 
 @pytest.fixture
 def quick_dark(
     browser: Any, tmp_path_factory: pytest.TempPathFactory, mqtt_url: str
 ) -> Iterator[Dashboard]:
-    port = free_port()
-    db = tmp_path_factory.mktemp("dark-db") / "vigil.db"
-    settings = dashboard_settings(f"sqlite:///{db}", mqtt_url, tmp_path_factory, port,
-                                  device_offline_after_s=5.0)  # fmt: skip
-    running = ServerThread(settings, port)
-    try:
-        yield Dashboard(running.start(), running)
-    finally:
-        running.stop()
+    with own_dashboard(tmp_path_factory, mqtt_url, device_offline_after_s=5.0) as dashboard:
+        yield dashboard
 
 
 def heartbeat(device: Any, camera_ok: bool = True) -> dict[str, Any]:

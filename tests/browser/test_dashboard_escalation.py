@@ -10,11 +10,10 @@ from typing import Any
 
 import pytest
 
-from shared.loopback import free_port
 from tests.kit.browser import (
     Dashboard,
-    dashboard_settings,
     expect,
+    own_dashboard,
     publish_over_mqtt,
     register_room,
     sign_in,
@@ -22,29 +21,21 @@ from tests.kit.browser import (
     viewer_token,
 )
 from tests.kit.factories import make_event
-from tests.kit.service import ServerThread
 
 
 @pytest.fixture
 def quick_escalation(
     browser: Any, tmp_path_factory: pytest.TempPathFactory, mqtt_url: str
 ) -> Iterator[Dashboard]:
-    port = free_port()
-    db = tmp_path_factory.mktemp("escalation-db") / "vigil.db"
-    settings = dashboard_settings(f"sqlite:///{db}", mqtt_url, tmp_path_factory, port,
-                                  alert_escalate_after_s=2.0)  # fmt: skip
-    assert settings.alert_webhook_url is None  # the dashboards alone
-    running = ServerThread(settings, port)
-    try:
-        yield Dashboard(running.start(), running)
-    finally:
-        running.stop()
+    with own_dashboard(tmp_path_factory, mqtt_url, alert_escalate_after_s=2.0) as dashboard:
+        yield dashboard
 
 
 def test_an_unanswered_fall_escalates_on_the_dashboard_and_ends_a_mute(
     page: Any, quick_escalation: Dashboard, mqtt_url: str
 ) -> None:
     server = quick_escalation.server
+    assert server.settings.alert_webhook_url is None  # the dashboards alone
     room = register_room(server, "Room 4 – Mrs Khan")
     token, nurse = viewer_token(server, "Nurse Joe")
     sign_in(page, quick_escalation, token)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -11,6 +13,7 @@ from typing import Any
 import pytest
 
 from cloud.service.settings import Settings
+from shared.loopback import free_port
 from shared.topics import DeviceTopicKind, device_topic
 from tests.kit.factories import TestDevice, mqtt_client, publish, random_id
 from tests.kit.service import CLIP_LIMIT, Server, ServerThread
@@ -58,6 +61,24 @@ def dashboard_settings(
         "device_offline_after_s": 86_400,
     }
     return Settings(**{**values, **overrides})
+
+
+@contextmanager
+def own_dashboard(
+    tmp_path_factory: pytest.TempPathFactory, mqtt_url: str, **overrides: Any
+) -> Iterator[Dashboard]:
+    """A service of the test's own (SQLite) with `overrides` (a short escalation, ...),
+    for settings the session's shared dashboard cannot take."""
+    port = free_port()
+    db = tmp_path_factory.mktemp("own-db") / "vigil.db"
+    running = ServerThread(
+        dashboard_settings(f"sqlite:///{db}", mqtt_url, tmp_path_factory, port, **overrides),
+        port,
+    )
+    try:
+        yield Dashboard(running.start(), running)
+    finally:
+        running.stop()
 
 
 def viewer_token(server: Server, name: str | None = None) -> tuple[str, str]:
