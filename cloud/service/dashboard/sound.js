@@ -92,7 +92,8 @@ export class Alarm extends EventTarget {
     this.critical = critical;
     const fresh = [...this.openAlerts].some((id) => !this.mutedAlerts.has(id));
     const newlyEscalated = [...this.escalated].some((id) => !before.has(id));
-    if (this.muted && (fresh || newlyEscalated || this.openAlerts.size === 0)) this.unmute();
+    if (this.muted && this.openAlerts.size === 0) this.clearMute(); // nothing left to ring for
+    else if (this.muted && (fresh || newlyEscalated)) this.unmute();
     if (this.active && this.cadence !== cadence) this.setActive(false); // a new cadence
     this.setActive(this.openAlerts.size > 0);
   }
