@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from shared.loopback import free_port
-from tests.kit.browser import Dashboard, dashboard_settings
+from tests.kit.browser import Dashboard, dashboard_settings, own_dashboard
 from tests.kit.outcomes import missing
 from tests.kit.service import ServerThread, database_for
 
@@ -80,6 +80,16 @@ def pg_dashboard(
 ) -> Iterator[Dashboard]:
     """The same service on PostgreSQL."""
     yield from _dashboard("postgresql", tmp_path_factory, mqtt_url, request)
+
+
+@pytest.fixture
+def own_service(
+    browser: Any, tmp_path_factory: pytest.TempPathFactory, mqtt_url: str, request: Any
+) -> Iterator[Dashboard]:
+    """A service of the test's own (SQLite) with the settings the test parametrises it by
+    (`indirect=True`): a short escalation, a short offline delay, ..."""
+    with own_dashboard(tmp_path_factory, mqtt_url, **request.param) as dashboard:
+        yield dashboard
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ service, calling a device offline after 3 s of silence."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -15,7 +14,6 @@ from shared.messages import utc_now
 from tests.kit.browser import (
     Dashboard,
     expect,
-    own_dashboard,
     publish_over_mqtt,
     register_room,
     sign_in,
@@ -24,26 +22,19 @@ from tests.kit.browser import (
 )
 
 
-@pytest.fixture
-def quick_dark(
-    browser: Any, tmp_path_factory: pytest.TempPathFactory, mqtt_url: str
-) -> Iterator[Dashboard]:
-    with own_dashboard(tmp_path_factory, mqtt_url, device_offline_after_s=5.0) as dashboard:
-        yield dashboard
-
-
 def heartbeat(device: Any, camera_ok: bool = True) -> dict[str, Any]:
     return {"device_id": device.id, "site": device.site, "status": "online",
             "sent_at": utc_now().isoformat(), "camera_ok": camera_ok}  # fmt: skip
 
 
+@pytest.mark.parametrize("own_service", [{"device_offline_after_s": 5.0}], indirect=True)
 def test_a_silent_room_and_a_failed_camera_raise_warnings_that_close_by_themselves(
-    page: Any, quick_dark: Dashboard, mqtt_url: str
+    page: Any, own_service: Dashboard, mqtt_url: str
 ) -> None:
-    server = quick_dark.server
+    server = own_service.server
     quiet, broken = register_room(server, "Room 9 – Mr Lee"), register_room(server, "Room 10")
     token, _ = viewer_token(server)
-    sign_in(page, quick_dark, token)
+    sign_in(page, own_service, token)
     publish_over_mqtt(mqtt_url, server, quiet, "status", heartbeat(quiet))
     publish_over_mqtt(mqtt_url, server, broken, "status", heartbeat(broken, camera_ok=False))
 

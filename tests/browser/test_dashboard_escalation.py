@@ -5,7 +5,6 @@ Alerts view records that it escalated. Its own service, escalating after 2 s."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -13,7 +12,6 @@ import pytest
 from tests.kit.browser import (
     Dashboard,
     expect,
-    own_dashboard,
     publish_over_mqtt,
     register_room,
     sign_in,
@@ -23,22 +21,15 @@ from tests.kit.browser import (
 from tests.kit.factories import make_event
 
 
-@pytest.fixture
-def quick_escalation(
-    browser: Any, tmp_path_factory: pytest.TempPathFactory, mqtt_url: str
-) -> Iterator[Dashboard]:
-    with own_dashboard(tmp_path_factory, mqtt_url, alert_escalate_after_s=2.0) as dashboard:
-        yield dashboard
-
-
+@pytest.mark.parametrize("own_service", [{"alert_escalate_after_s": 2.0}], indirect=True)
 def test_an_unanswered_fall_escalates_on_the_dashboard_and_ends_a_mute(
-    page: Any, quick_escalation: Dashboard, mqtt_url: str
+    page: Any, own_service: Dashboard, mqtt_url: str
 ) -> None:
-    server = quick_escalation.server
+    server = own_service.server
     assert server.settings.alert_webhook_url is None  # the dashboards alone
     room = register_room(server, "Room 4 – Mrs Khan")
     token, nurse = viewer_token(server, "Nurse Joe")
-    sign_in(page, quick_escalation, token)
+    sign_in(page, own_service, token)
     publish_over_mqtt(mqtt_url, server, room, "events",
                       make_event(room, action="falling", severity="critical"))  # fmt: skip
     banner = page.locator(".banner", has_text="Room 4")
