@@ -81,8 +81,9 @@ HARD_NEGATIVES = {
     "bending": re.compile(r"bend"),
 }
 BEFORE_A_FALL = "before_a_fall"
-# The student `vigil train pipeline` ships: the one with the best validation macro-F1
-# (`pick_export`; a tie goes to the later, distilled one).
+# The student `vigil train pipeline` ships (`pick_export`): the one distilled on the
+# held-out footage when it is given and no other validated clearly better, else the one
+# with the best validation macro-F1.
 EXPORTED = "exported"
 RESULT = RESULTS / "generalise.json"
 

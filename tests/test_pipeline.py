@@ -17,14 +17,22 @@ import torch
 from torch import nn
 
 import cloud.training.trainer as trainer
-from cloud.training.checkpoint import load_checkpoint, model_from_checkpoint
+from cloud.training.checkpoint import Checkpoint, load_checkpoint, model_from_checkpoint
 from cloud.training.data import DatasetError, prepare_data
 from cloud.training.params import TrainingParams
-from cloud.training.pipeline import PipelineConfig, new_student, run_pipeline
+from cloud.training.pipeline import (
+    SITE_STUDENT_MARGIN_F1,
+    PipelineConfig,
+    Trained,
+    new_student,
+    pick_export,
+    run_pipeline,
+)
+from cloud.training.report import ModelName
 from cloud.training.run_dir import RunDirError
 from cloud.training.trainer import TrainConfig, TrainingError, TrainResult, train_model
 from shared.cli import main as vigil
-from shared.labels import DEFAULT_LABELS
+from shared.labels import DEFAULT_LABEL_SET, DEFAULT_LABELS
 from shared.modelmeta import ModelMetadata
 from shared.motion_crop import MotionCropSpec
 from shared.synth import write_synth_dataset
@@ -288,6 +296,43 @@ def test_every_student_of_a_run_starts_from_the_same_weights(tmp_path: Path) -> 
     assert not all(
         torch.equal(w, other_seed.state_dict()[n]) for n, w in first.state_dict().items()
     )
+
+
+def students_validated(tmp_path: Path, **val_f1: float) -> list[Trained]:
+    """Students (real checkpoints) whose best validation macro-F1 is as given, by name."""
+    cfg = PipelineConfig(TrainingParams(seed=3), data=tmp_path, out=tmp_path / "run")
+    model_cfg, model = new_student(cfg, len(DEFAULT_LABELS))
+    _, spec = cfg.specs()
+    meta = ModelMetadata.for_labels(DEFAULT_LABEL_SET, model_version="s-1", input=spec)
+    out = []
+    for name, f1 in val_f1.items():
+        history = [{"epoch": 1, "val_macro_f1": f1 - 0.2}, {"epoch": 2, "val_macro_f1": f1}]
+        ckpt = Checkpoint("student", model_cfg, model.state_dict(), meta, {}, history)
+        out.append(Trained(ModelName(name), "student", ckpt, seconds=1.0))
+    return out
+
+
+def test_the_best_validated_student_ships_when_no_site_footage_was_given(tmp_path: Path) -> None:
+    assert pick_export(students_validated(tmp_path, student_scratch=0.9, student_kd=0.8)).name == (
+        ModelName.STUDENT_SCRATCH
+    )
+    tie = students_validated(tmp_path, student_scratch=0.9, student_kd=0.9)
+    assert pick_export(tie).name is ModelName.STUDENT_KD
+
+
+def test_the_student_distilled_on_site_footage_ships_unless_another_is_clearly_better(
+    tmp_path: Path,
+) -> None:
+    near = 0.95 - SITE_STUDENT_MARGIN_F1 + 0.01
+    close = students_validated(
+        tmp_path, student_scratch=0.95, student_kd=0.9, student_kd_unlabeled=near
+    )
+    assert pick_export(close).name is ModelName.STUDENT_KD_UNLABELED
+    far = 0.95 - SITE_STUDENT_MARGIN_F1 - 0.01
+    clear = students_validated(
+        tmp_path, student_scratch=0.95, student_kd=0.9, student_kd_unlabeled=far
+    )
+    assert pick_export(clear).name is ModelName.STUDENT_SCRATCH
 
 
 def test_nan_loss_stops_training(tiny_synth: Path) -> None:
