@@ -276,17 +276,22 @@ def edge_metrics(clips: Sequence[EdgeClip], has_negative: Sequence[bool]) -> dic
 
 
 def critical_fall_starts(stdout: str) -> tuple[float, ...]:
-    """Video seconds of each critical fall `start` the agent printed (one JSON event a line)."""
+    """Video seconds of each fall alarm the agent printed (one JSON event a line): a fall
+    `start` that is critical (one stage), or the update that confirmed a possible fall."""
     from shared.labels import is_fall_label
-    from shared.messages import ActionEvent
+    from shared.messages import ActionEvent, FallStage
 
-    times = []
+    times = set()  # a confirmed fall's later updates repeat its stage_at
     for line in stdout.splitlines():
         if not line.startswith("{"):
             continue
         event = ActionEvent.model_validate_json(line)
-        if event.type == "start" and event.severity == "critical" and is_fall_label(event.action):
-            times.append((event.started_at - EPOCH).total_seconds())
+        if not is_fall_label(event.action) or event.severity != "critical":
+            continue
+        if event.type == "start":
+            times.add((event.started_at - EPOCH).total_seconds())
+        elif event.type == "update" and event.stage is FallStage.CONFIRMED and event.stage_at:
+            times.add((event.stage_at - EPOCH).total_seconds())
     return tuple(sorted(times))
 
 

@@ -287,18 +287,32 @@ def summarise(cloud: Cloud, job: dict[str, Any], video: Path) -> dict[str, Any]:
     run = cloud.data_dir / "jobs" / job["id"] / "run"
     report = RunReport.model_validate_json((run / "report.json").read_text())
     fall_start = next(s["start_s"] for s in timeline["segments"] if is_fall_label(s["label"]))
-    falls = [e for e in events if e["severity"] == "critical" and e["type"] == "start"]
-    latency = video_time(falls[0]["started_at"]) - fall_start if falls else None
+    possible = first_stage(events, "possible")
+    confirmed = first_stage(events, "confirmed")
     alerts = cloud.admin.get("/api/v1/alerts", params={"state": "all"}).json()
     return {
         "timeline": timeline["segments"],
         "events": events,
         "report": report,
         "fall_start_s": fall_start,
-        "fall_alert_latency_s": latency,
-        "fall_detected": bool(falls),
+        "possible_latency_s": None if possible is None else possible - fall_start,
+        "fall_alert_latency_s": None if confirmed is None else confirmed - fall_start,
+        "fall_detected": confirmed is not None,
         "alerts": sum(a["severity"] == "critical" for a in alerts),
     }
+
+
+def first_stage(events: list[dict[str, Any]], stage: str) -> float | None:
+    """Video time of the first fall event the edge decided at `stage` (a critical start of
+    one stage counts as confirmed)."""
+    times = [
+        video_time(e["stage_at"] or e["started_at"])
+        for e in events
+        if is_fall_label(e["action"])
+        and (e["stage"] == stage or (stage == "confirmed" and e["stage"] is None
+                                     and e["severity"] == "critical" and e["type"] == "start"))
+    ]  # fmt: skip
+    return min(times) if times else None
 
 
 def stored_events(cloud: Cloud) -> list[dict[str, Any]]:
@@ -325,13 +339,18 @@ def print_summary(summary: dict[str, Any], cloud: Cloud, viewer: str) -> None:
         key=lambda row: row[:2],
     )
     for start, _, event in shown:
+        stage = f" {event['stage']}" if event["stage"] else ""
         print(
             f"{'':36}{start:5.1f} s  {event['type']:<6} {event['action']:<15} "
-            f"{event['severity']:<8} p={event['confidence']:.2f}"
+            f"{event['severity']:<8} p={event['confidence']:.2f}{stage}"
         )
-    latency = summary["fall_alert_latency_s"]
+    possible, latency = summary["possible_latency_s"], summary["fall_alert_latency_s"]
     verdict = f"{latency:.1f} s after the scripted fall" if latency is not None else "MISSED"
-    print(f"\nfall alert: {verdict}; critical alerts opened in the cloud: {summary['alerts']}")
+    warned = f"{possible:.1f} s" if possible is not None else "none"
+    print(
+        f"\nfall alert: {verdict} (confirmed: the person still down; possible fall warned "
+        f"{warned} after it); critical alerts opened in the cloud: {summary['alerts']}"
+    )
     print_accuracies(summary["report"])
     print(f"\ndashboard: {cloud.url}/   viewer token: {viewer}")
 

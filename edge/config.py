@@ -28,6 +28,7 @@ from pydantic import (
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from edge.events import CONFIRM_S
 from shared.broker import BrokerAddress, parse_mqtt_url, redact_urls
 from shared.messages import Id, Label, Thresholds
 from shared.topics import DEFAULT_ROOT
@@ -165,6 +166,20 @@ class EventConfig(Section):
         gt=0,
         le=3600,
         description="lying on the floor this long after a fall raises a critical long_lie event",
+    )
+    confirm_s: float = Field(
+        default=CONFIRM_S,
+        ge=0,
+        le=120,
+        description="a fall starts as possible (a warning) and is confirmed (the alarm) when "
+        "the person is still down this long after; 0 = the alarm at once, in one stage",
+    )
+    confirm_share: float = Field(
+        default=0.5,
+        gt=0,
+        le=1,
+        description="confirmed when at least this share of the windows after a possible fall "
+        "with somebody in view showed the person down; else it ends as recovered",
     )
     lying_labels: tuple[Label, ...] = Field(
         default=("lying_on_floor", "lying"), description="labels that mean lying on the floor"

@@ -35,6 +35,8 @@ def rules_for(meta: ModelMetadata, config: EventConfig, thresholds: Thresholds) 
         fall_hold_s=config.fall_hold_s,
         update_interval_s=config.update_interval_s,
         long_lie_s=config.long_lie_s,
+        confirm_s=config.confirm_s,
+        confirm_share=config.confirm_share,
         lying_labels=frozenset(config.lying_labels),
         no_person_label=config.no_person_label,
     )

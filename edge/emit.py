@@ -61,6 +61,8 @@ def to_action_event(
         ended_at=None if decision.ended_s is None else clock.at(decision.ended_s),
         model_version=model_version,
         seq=seq,
+        stage=decision.stage,
+        stage_at=None if decision.stage_s is None else clock.at(decision.stage_s),
     )
 
 
@@ -104,7 +106,8 @@ class EventSink:
                     payload=payload,
                     site=event.site,
                     device_id=event.device_id,
-                    critical=event.severity is Severity.CRITICAL,
+                    # A possible fall is a warning, but it goes first like the alarm.
+                    critical=event.severity is Severity.CRITICAL or event.stage is not None,
                 )
             )
         if self.printer is not None:

@@ -74,8 +74,33 @@ class EventType(StrEnum):
     END = "end"
 
 
+class FallStage(StrEnum):
+    """Where a fall episode stands (edge/events.py decides; the cloud records it).
+
+    `possible`: the fall rule fired; a warning while the edge watches whether the person
+    stays down. `confirmed`: still down `events.confirm_s` later; the critical alarm.
+    `recovered`: up again before that; the episode ends, nobody need come.
+    """
+
+    POSSIBLE = "possible"
+    CONFIRMED = "confirmed"
+    RECOVERED = "recovered"
+
+
+STAGE_SEVERITY = {
+    FallStage.POSSIBLE: Severity.WARNING,
+    FallStage.CONFIRMED: Severity.CRITICAL,
+    FallStage.RECOVERED: Severity.WARNING,
+}
+
+
 class ActionEvent(Message):
-    """An action seen by a device: its start, updates while it lasts, and its end."""
+    """An action seen by a device: its start, updates while it lasts, and its end.
+
+    A fall episode's events also carry its `stage` and when the edge decided it
+    (`stage_at`); an event without them (an agent older than the two-stage alert, or any
+    other action) is one stage: critical means the alarm at once.
+    """
 
     event_id: uuid.UUID = Field(description="idempotency key: the cloud drops duplicates by it")
     device_id: Id
@@ -89,6 +114,12 @@ class ActionEvent(Message):
     ended_at: UtcDatetime | None = None
     model_version: Version
     seq: Count = Field(description="per-device sequence number, increasing")
+    stage: FallStage | None = Field(
+        None, description="a fall episode's stage: possible, confirmed or recovered"
+    )
+    stage_at: UtcDatetime | None = Field(
+        None, description="when the edge decided the stage (video time); set with stage"
+    )
 
     @model_validator(mode="after")
     def _ended_after_start(self) -> ActionEvent:
@@ -96,6 +127,23 @@ class ActionEvent(Message):
             raise ValueError("ended_at is before started_at")
         if self.type is EventType.END and self.ended_at is None:
             raise ValueError("an end event needs ended_at")
+        return self
+
+    @model_validator(mode="after")
+    def _stage_is_consistent(self) -> ActionEvent:
+        if self.stage is None:
+            if self.stage_at is not None:
+                raise ValueError("stage_at without a stage")
+            return self
+        if self.stage_at is None:
+            raise ValueError("a stage needs stage_at")
+        if self.stage_at < self.started_at:
+            raise ValueError("stage_at is before started_at")
+        if self.severity is not STAGE_SEVERITY[self.stage]:
+            expected = STAGE_SEVERITY[self.stage].value
+            raise ValueError(f"a {self.stage.value} fall is {expected}, not {self.severity.value}")
+        if self.stage is FallStage.RECOVERED and self.type is not EventType.END:
+            raise ValueError("recovered ends an episode: only an end event is recovered")
         return self
 
 

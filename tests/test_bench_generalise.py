@@ -99,12 +99,17 @@ def test_falls_are_caught_at_the_validation_threshold_and_the_oracle_is_reported
     assert m["hard_negatives"]["sitting"]["over_half"] == 0.0
 
 
-def event(action: str, kind: str, severity: str, at_s: float) -> str:
+def event(
+    action: str, kind: str, severity: str, at_s: float, stage: str | None = None,
+    stage_s: float | None = None,
+) -> str:  # fmt: skip
     started = EPOCH + timedelta(seconds=at_s)
+    staged = None if stage_s is None else EPOCH + timedelta(seconds=stage_s)
     return ActionEvent(
         event_id=uuid.uuid4(), device_id="d", site="s", type=kind, action=action,
         severity=severity, confidence=0.9, started_at=started,
         ended_at=started if kind == "end" else None, model_version="v1", seq=1,
+        stage=stage, stage_at=staged,
     ).model_dump_json()  # fmt: skip
 
 
@@ -117,6 +122,17 @@ def test_only_critical_fall_starts_count_as_alerts() -> None:
         event("fall", "start", "critical", 3.25),
     ])  # fmt: skip
     assert critical_fall_starts(printed) == (3.25, 7.5)
+
+
+def test_a_two_stage_fall_alarms_when_it_is_confirmed_not_when_it_is_possible() -> None:
+    printed = "\n".join([
+        event("fall", "start", "warning", 2.0, "possible", 2.0),  # the chime, not the alarm
+        event("fall", "update", "critical", 2.0, "confirmed", 4.0),  # the alarm
+        event("fall", "update", "critical", 2.0, "confirmed", 4.0),  # its next update
+        event("fall", "start", "warning", 9.0, "possible", 9.0),
+        event("fall", "end", "warning", 9.0, "recovered", 11.0),  # got up: no alarm
+    ])  # fmt: skip
+    assert critical_fall_starts(printed) == (4.0,)
 
 
 def test_an_alert_before_the_fall_is_a_false_alarm_and_one_after_it_is_caught() -> None:

@@ -162,6 +162,40 @@ def test_end_event_needs_its_end_time() -> None:
         ActionEvent.model_validate_json(json.dumps(event_payload(type="end")))
 
 
+def test_a_fall_stage_comes_with_its_time_and_its_severity() -> None:
+    later = (NOW + timedelta(seconds=2)).isoformat()
+    possible = event_payload(severity="warning", stage="possible", stage_at=NOW.isoformat())
+    assert ActionEvent.model_validate_json(json.dumps(possible)).stage == "possible"
+    confirmed = event_payload(type="update", stage="confirmed", stage_at=later)
+    assert ActionEvent.model_validate_json(json.dumps(confirmed)).stage_at == NOW + timedelta(
+        seconds=2
+    )
+    # An event of an agent older than the two stages carries neither field: one stage.
+    assert ActionEvent.model_validate_json(json.dumps(event_payload())).stage is None
+    refused = {
+        "a stage needs stage_at": event_payload(stage="confirmed"),
+        "stage_at without a stage": event_payload(stage_at=later),
+        "stage_at is before started_at": event_payload(
+            stage="confirmed", stage_at=(NOW - timedelta(seconds=1)).isoformat()
+        ),
+        "a possible fall is warning, not critical": event_payload(
+            stage="possible", stage_at=later
+        ),
+        "a confirmed fall is critical, not warning": event_payload(
+            severity="warning", stage="confirmed", stage_at=later
+        ),
+        "only an end event is recovered": event_payload(
+            severity="warning", stage="recovered", stage_at=later
+        ),
+        "Input should be 'possible', 'confirmed' or 'recovered'": event_payload(
+            stage="maybe", stage_at=later
+        ),
+    }
+    for message, payload in refused.items():
+        with pytest.raises(ValidationError, match=message):
+            ActionEvent.model_validate_json(json.dumps(payload))
+
+
 def test_command_payload_must_match_its_kind() -> None:
     bad = {**VALID[Command], "kind": "switch_model"}
     with pytest.raises(ValidationError, match="model_version"):

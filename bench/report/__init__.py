@@ -16,7 +16,7 @@ from bench.common import REPO
 from bench.report.alerts import ALERTS
 from bench.report.crop import motion_crop_section
 from bench.report.edge import EDGE, model_size_section
-from bench.report.generalise import GENERALISE, GENERALISE_RULES
+from bench.report.generalise import GENERALISE, GENERALISE_RULES, GENERALISE_STAGES
 from bench.report.http_drain import HTTP_DRAIN
 from bench.report.ingest import ingest_section
 from bench.report.kd import kd_section
@@ -39,6 +39,7 @@ def render(results_dir: Path, img: Path) -> str:
             "BENCHMARKS.md",
             generalise=GENERALISE.render(results, img),
             generalise_rules=GENERALISE_RULES.render(results, img),
+            generalise_stages=GENERALISE_STAGES.render(results, img),
             kd=kd_section(results, img),
             student_size=student_size_section(results, img),
             unlabeled_amount=unlabeled_amount_section(results, img),

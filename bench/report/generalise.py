@@ -336,3 +336,48 @@ def agent_rules_body(r: Record, img: Path) -> str:
 GENERALISE_RULES = Section(
     "generalise_rules.json", "python -m bench.generalise_rules --split lodo_le2i", agent_rules_body
 )
+
+
+STAGE_KEYS = ("possible_within_3s", "possible_negatives", "decided_falls",
+              "confirmed_of_decided", "confirmed_latency_s", "confirmed_negatives")  # fmt: skip
+
+
+def stage_means(splits: dict[str, Any], rule: str) -> dict[str, float | None]:
+    """One rule's figures: the mean over seeds in each split, then over splits."""
+    per_split = [
+        {key: mean([run["rules"][rule][key] for run in split["runs"]]) for key in STAGE_KEYS}
+        for split in splits.values()
+    ]
+    return {key: mean([m[key] for m in per_split]) for key in STAGE_KEYS}
+
+
+def stage_rows(r: Record) -> list[list[object]]:
+    out: list[list[object]] = []
+    for model, splits in r["models"].items():
+        if not splits:
+            continue
+        runs = sum(len(split["runs"]) for split in splits.values())
+        for rule in r["rules"]:
+            m = stage_means(splits, rule)
+            name = f"{rule} (shipped)" if rule == r["shipped"] else rule
+            figures = [pct(m[key]) for key in STAGE_KEYS]
+            figures[4] = num(m["confirmed_latency_s"], 1)
+            out.append([model, name, f"{runs} in {len(splits)} splits", *figures])
+    return out
+
+
+def stages_body(r: Record, img: Path) -> str:
+    header = ["student", "rule", "runs", "possible: falls within 3 s", "possible: negatives",
+              "falls the clip lets decide", "of those, confirmed", "confirmed: latency (s)",
+              "confirmed: negatives (the alarm)"]  # fmt: skip
+    return fill(
+        "generalise_stages.md",
+        scores=f"{r['scores_from']['commit'] or '?'}"[:10],
+        shipped=r["shipped"],
+        table=table(header, stage_rows(r), align="llr" + "r" * (len(header) - 3)),
+    )
+
+
+GENERALISE_STAGES = Section(
+    "generalise_stages.json", "python -m bench.generalise_stages", stages_body
+)

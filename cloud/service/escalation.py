@@ -237,15 +237,21 @@ def webhook_payload(session: Session, alert: Alert, base_url: str, now: datetime
     room = device.name if device is not None and device.name else alert.device_id
     what = "Fall" if is_fall_label(alert.action) else alert.action.replace("_", " ").capitalize()
     waited = max(0.0, (now - alert.opened_at).total_seconds())
+    fall = is_fall_label(alert.action)
+    on_floor = max(0.0, ((alert.ended_at or now) - alert.started_at).total_seconds())
+    floor_text = f", on the floor for {round(on_floor)} s" if fall and not alert.ended_at else ""
     return {
         "kind": "vigil.alert.escalated",
         "site": alert.site,
         "room": room,
         "device_id": alert.device_id,
         "what": what,
+        "stage": alert.stage,
         "started_at": alert.started_at.isoformat(),
+        "on_floor_s": round(on_floor) if fall else None,
         "unanswered_s": round(waited),
-        "text": f"{what} in {room} ({alert.site}): not acknowledged for {round(waited)} s",
+        "text": f"{what} in {room} ({alert.site}): not acknowledged for {round(waited)} s"
+        + floor_text,
         "link": f"{base_url.rstrip('/')}/#/alerts",
         "alert": AlertPublic.model_validate(alert).model_dump(mode="json"),
     }

@@ -20,7 +20,7 @@ from sqlalchemy import Table, TextClause, select, text, update
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session, sessionmaker
 
-from cloud.service.alerts import open_alerts
+from cloud.service.alerts import AlertChanges, open_alerts
 from cloud.service.db.tables import Device, DeviceCommand, Event, HeartbeatRecord
 from cloud.service.db.upsert import insert_ignoring
 from cloud.service.live_relay import LiveSink
@@ -158,13 +158,13 @@ class Ingestor:
         new: list[ActionEvent],
         ids: dict[uuid.UUID, int],
         now: datetime,
-        alerts: list,
+        alerts: AlertChanges,
         woke: list[Device],
     ) -> None:
         for event in new:
             self._hub.publish("event", event_payload(event, ids[event.event_id], now))
-        for alert in alerts:
-            self._metrics.alerts_opened.inc()
+        self._metrics.alerts_opened.inc(len(alerts.opened))
+        for alert in [*alerts.opened, *alerts.changed]:
             self._hub.publish("alert", AlertPublic.model_validate(alert).model_dump(mode="json"))
         for device in woke:
             self._hub.publish("device", DevicePublic.model_validate(device).model_dump(mode="json"))

@@ -153,8 +153,16 @@ class AlertPublic(Public):
     camera: str
     action: str = Field(description="a fall label, long_lie, device_offline or camera_fault")
     severity: Literal["critical", "warning"] = Field(
-        description="critical: a person may be hurt (the alarm); warning: a room gone dark"
+        description="critical: a person may be hurt (the alarm); warning: a possible fall "
+        "not confirmed yet, or a room gone dark"
     )
+    stage: Literal["possible", "confirmed", "recovered"] | None = Field(
+        None,
+        description="a two-stage fall: possible (the edge watches whether the person stays "
+        "down), confirmed (the alarm) or recovered (got up; closed by itself); None for an "
+        "alert of one stage",
+    )
+    confirmed_at: datetime | None = Field(None, description="when the edge confirmed the fall")
     confidence: float
     started_at: datetime
     ended_at: datetime | None

@@ -35,7 +35,7 @@ def test_a_fall_raises_a_banner_until_acknowledged(
     banner = page.locator(".banner", has_text="Room 3 – Mr Brown")
     expect(banner).to_be_visible(timeout=5000)
     expect(banner.get_by_role("heading")).to_have_text("Fall – Room 3 – Mr Brown")
-    expect(banner).to_contain_text(re.compile(r"Fired \d+ s ago"))
+    expect(banner).to_contain_text(re.compile(r"On the floor for \d+ s · fell at "))
     expect(banner).to_contain_text("very likely. Go to the room now.")  # words, not 93 %
     first = page.locator(".tile").first  # its room comes first, and says the alert's story
     expect(first).to_contain_text("Alert: Fall")

@@ -7,7 +7,7 @@ import pytest
 
 from edge.events import LONG_LIE, EventDecision, EventRules, EventStateMachine
 from shared.labels import Severity
-from shared.messages import EventType, Thresholds
+from shared.messages import EventType, FallStage, Thresholds
 
 LABELS = ("walking", "sitting_down", "falling", "lying_on_floor", "no_person")
 HOP = 0.5
@@ -31,6 +31,7 @@ def rules(**overrides: object) -> EventRules:
         "fall_hold_s": 0.0,
         "update_interval_s": 100.0,
         "long_lie_s": 3.0,
+        "confirm_s": 0.0,  # one stage: the two stages have tests of their own
     }
     base.update(overrides)
     return EventRules(**base)  # type: ignore[arg-type]
@@ -204,6 +205,103 @@ def test_a_flickering_fall_score_on_the_floor_is_one_episode() -> None:
     no_hold = EventStateMachine(rules(fall_hold_s=0.0, thresholds=one_window))
     restarts = run(no_hold, [(onehot("walking"), 2.0), *flicker])
     assert [d.type.value for _, d in restarts if d.action == "falling"].count("start") == 3
+
+
+def stages(events: list[tuple[float, EventDecision]]) -> list[tuple[float, str, str, str]]:
+    """(time, type, stage, severity) of the fall episode's events."""
+    return [
+        (t, d.type.value, d.stage.value, d.severity.value)
+        for t, d in events
+        if d.action == "falling" and d.stage is not None
+    ]
+
+
+def decided(script: list[tuple[np.ndarray, float]], **overrides: object) -> tuple[str, str]:
+    """(type, stage) of the event that decided the first possible fall of `script`."""
+    events = run(EventStateMachine(rules(**overrides)), script)
+    return next(s[1:3] for s in stages(events) if s[2] != "possible")
+
+
+def test_a_fall_the_person_stays_down_after_is_possible_then_confirmed() -> None:
+    machine = EventStateMachine(rules(confirm_s=3.0))
+    script = [(onehot("walking"), 2.0), (onehot("falling"), 1.0), (onehot("lying_on_floor"), 4.0)]
+    events = run(machine, script)
+    assert stages(events)[:2] == [
+        (2.5, "start", "possible", "warning"),  # the fall rule: a warning at once
+        (5.5, "update", "confirmed", "critical"),  # still down 3 s later: the alarm
+    ]
+    confirmed = next(d for _, d in events if d.stage is FallStage.CONFIRMED)
+    assert confirmed.started_s == 2.5 and confirmed.stage_s == 5.5  # one episode, two stages
+    assert confirmed.confidence == pytest.approx(0.9)
+
+
+def test_a_possible_fall_the_person_gets_up_from_ends_as_recovered() -> None:
+    machine = EventStateMachine(rules(confirm_s=3.0))
+    # A bend deep enough for the fall rule (two windows down), then up and walking.
+    script = [(onehot("walking"), 2.0), (onehot("falling"), 1.0), (onehot("walking"), 4.0)]
+    events = run(machine, script)
+    assert stages(events) == [
+        (2.5, "start", "possible", "warning"),
+        (5.5, "end", "recovered", "warning"),
+    ]
+    recovered = next(d for _, d in events if d.stage is FallStage.RECOVERED)
+    assert recovered.ended_s == 5.5 and recovered.stage_s == 5.5
+    assert Severity.CRITICAL not in [d.severity for _, d in events]
+
+
+def test_confirmation_counts_the_share_of_windows_down() -> None:
+    # After the fall (2.0-3.0 s), down in 3 of the 6 windows from 3.0 s to 5.5 s: half.
+    half = [(onehot("lying_on_floor"), 0.5), (onehot("walking"), 0.5)] * 3
+    script = [(onehot("walking"), 2.0), (onehot("falling"), 1.0), *half]
+    assert decided(script, confirm_s=3.0) == ("update", "confirmed")
+    assert decided(script, confirm_s=3.0, confirm_share=0.8) == ("end", "recovered")
+
+
+def test_a_person_out_of_view_after_a_possible_fall_is_confirmed() -> None:
+    # Falling out of the picture: nobody seen since. That is never "got up".
+    script = [(onehot("walking"), 2.0), (onehot("falling"), 1.0), (onehot("no_person"), 4.0)]
+    assert decided(script, confirm_s=3.0) == ("update", "confirmed")
+    # Windows with nobody in view do not count against the person seen down.
+    hidden = [(onehot("no_person"), 1.5), (onehot("lying_on_floor"), 0.5), (onehot("walking"), 2.0)]
+    script = [(onehot("walking"), 2.0), (onehot("falling"), 1.0), *hidden]
+    # 3.0-5.5 s: nobody in view in 3 windows; of the other 3, one down: a third, recovered.
+    assert decided(script, confirm_s=3.0) == ("end", "recovered")
+
+
+def test_a_recovered_fall_disarms_the_long_lie_and_a_new_fall_starts_again() -> None:
+    machine = EventStateMachine(rules(confirm_s=2.0, long_lie_s=3.0))
+    script = [
+        (onehot("falling"), 1.0),
+        (onehot("walking"), 3.0),  # recovered at 2.5 s
+        (onehot("lying_on_floor"), 5.0),  # lying down on purpose: no fall motion, no long lie
+        (onehot("falling"), 1.0),  # a real fall now
+        (onehot("lying_on_floor"), 3.0),
+    ]
+    events = run(machine, script)
+    assert LONG_LIE not in [d.action for _, d in events]
+    assert [s[1:3] for s in stages(events)][:4] == [
+        ("start", "possible"),
+        ("end", "recovered"),
+        ("start", "possible"),
+        ("update", "confirmed"),
+    ]
+
+
+def test_one_stage_starts_the_fall_confirmed() -> None:
+    script = [(onehot("walking"), 2.0), (onehot("falling"), 1.0), (onehot("walking"), 4.0)]
+    (start, *_) = stages(run(EventStateMachine(rules(confirm_s=0.0)), script))
+    assert start == (2.5, "start", "confirmed", "critical")
+
+
+def test_stream_end_while_possible_ends_it_still_possible() -> None:
+    machine = EventStateMachine(rules(confirm_s=5.0))
+    run(machine, [(onehot("walking"), 2.0), (onehot("falling"), 1.0)])
+    (end,) = [d for d in machine.close(3.0) if d.action == "falling"]
+    assert (end.type, end.stage, end.severity) == (
+        EventType.END,
+        FallStage.POSSIBLE,
+        Severity.WARNING,
+    )
 
 
 def test_lying_without_a_fall_is_not_a_long_lie() -> None:

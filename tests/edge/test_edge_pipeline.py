@@ -19,7 +19,7 @@ from edge.agent import Agent, AgentError
 from edge.config import EdgeSettings, load_settings
 from shared.cli import main as vigil
 from shared.loopback import free_port
-from shared.messages import ActionEvent, ClipMeta, Heartbeat
+from shared.messages import ActionEvent, ClipMeta, FallStage, Heartbeat
 from tests.kit.edge import (
     UNSURE_RGB,
     BackgroundAgent,
@@ -62,19 +62,28 @@ def test_a_file_yields_the_scripted_events(tmp_path: Path, model_file: Path) -> 
     events = run_agent(agent, out)
     assert [(e.type.value, e.action) for e in events] == [
         ("start", "walking"),
-        ("start", "falling"),
-        ("end", "falling"),
+        ("start", "falling"),  # possible: a warning at once
         ("end", "walking"),
+        ("update", "falling"),  # confirmed: still down events.confirm_s later, the alarm
         ("start", "lying_on_floor"),
+        ("end", "falling"),
         ("start", "long_lie"),
         ("end", "long_lie"),
         ("end", "lying_on_floor"),
     ]
-    fall = events[1]
-    assert fall.severity.value == "critical" and fall.model_version == "test-1"
+    fall, confirmed = events[1], events[3]
+    assert (fall.stage, fall.severity.value, fall.model_version) == (
+        FallStage.POSSIBLE,
+        "warning",
+        "test-1",
+    )
+    assert (confirmed.stage, confirmed.severity.value) == (FallStage.CONFIRMED, "critical")
     # Event times are video time on the agent's wall clock: the fall is at 3 s of video.
     assert 3.0 <= seconds_into(agent, fall.started_at) <= 4.0
-    long_lie = events[5]
+    assert confirmed.started_at == fall.started_at and confirmed.stage_at is not None
+    waited = (confirmed.stage_at - fall.started_at).total_seconds()
+    assert waited == pytest.approx(agent.settings.events.confirm_s, abs=0.01)
+    long_lie = events[6]
     assert long_lie.severity.value == "critical"
     assert seconds_into(agent, long_lie.started_at) == pytest.approx(4.5, abs=0.6)
     assert [e.seq for e in events] == sorted({e.seq for e in events})

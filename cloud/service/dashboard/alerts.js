@@ -5,6 +5,7 @@ import {
   alertTitle,
   formatDuration,
   h,
+  isFall,
   likelihood,
   percent,
   replaceChildren,
@@ -55,6 +56,9 @@ export class AlertBanners {
         card = this.card(alert);
         this.cards.set(alert.id, card);
         if (changed && changed.id === alert.id) this.announceNew(alert);
+      } else if (card.dataset.state !== cardState(alert)) {
+        this.fillText(card, alert); // a possible fall confirmed, or a fall that ended
+        if (alert.stage === "confirmed") this.announceNew(alert);
       }
       this.showEscalation(card, alert);
       card.hidden = !this.expanded && i >= BANNERS_SHOWN;
@@ -67,8 +71,8 @@ export class AlertBanners {
     this.container.hidden = open.length === 0;
     this.container.classList.toggle("calm", !open.some((a) => a.severity === "critical"));
     this.ctx.alarm.setOpen(
-      open.map((a) => a.id),
-      open.filter((a) => a.escalated_at).map((a) => a.id),
+      open.map(ringKey),
+      open.filter((a) => a.escalated_at).map(ringKey),
       open.some((a) => a.severity === "critical"),
     );
     this.renderSound();
@@ -94,13 +98,13 @@ export class AlertBanners {
         ". Go now, or call for help.",
       );
       this.ctx.announce(
-        `Escalated: ${alertTitle(alert.action)} in ${this.ctx.store.roomName(alert.device_id)}`,
+        `Escalated: ${alertTitle(alert.action, alert.stage)} in ${this.ctx.store.roomName(alert.device_id)}`,
       );
     }
   }
 
   announceNew(alert) {
-    this.ctx.announce(`${alertTitle(alert.action)} in ${this.ctx.store.roomName(alert.device_id)}`);
+    this.ctx.announce(`${alertTitle(alert.action, alert.stage)} in ${this.ctx.store.roomName(alert.device_id)}`);
   }
 
   refreshTitles() {
@@ -128,7 +132,7 @@ export class AlertBanners {
       text = alarm.urgent
         ? "Urgent alarm sounding: an alert has gone unanswered."
         : alarm.calm
-          ? "A soft chime sounds every 10 s while a room is not watched."
+          ? "A soft chime sounds every 10 s: a possible fall, or a room not watched."
           : "Alarm sounding.";
       [action, act] = ["Mute", () => alarm.mute()];
     }
@@ -162,51 +166,33 @@ export class AlertBanners {
       e.preventDefault();
       this.acknowledge(alert, note.value.trim(), button, error);
     });
-    return h(
+    const card = h(
       "section",
-      {
-        class: `banner ${alert.severity === "warning" ? "warning" : ""}`,
-        "aria-labelledby": titleId,
-        "data-alert-id": alert.id,
-      },
-      h(
-        "div",
-        { class: "banner-text" },
-        h(
-          "h2",
-          { id: titleId },
-          h("span", { class: "what", text: alertTitle(alert.action) }),
-          " – ",
-          h("span", { class: "room", text: this.ctx.store.roomName(alert.device_id) }),
-        ),
-        DARK[alert.action]
-          ? h(
-              "p",
-              {},
-              `${DARK[alert.action]} since `,
-              timeEl(alert.started_at),
-              " (",
-              timeEl(alert.started_at, { ago: true, suffix: "" }),
-              "): this room is not watched. Check the camera's power and network.",
-            )
-          : h(
-              "p",
-              {},
-              timeEl(alert.opened_at, { ago: true, prefix: "Fired " }),
-              " · at ",
-              timeEl(alert.opened_at),
-              " · ",
-              h("span", {
-                class: "likelihood",
-                title: `${percent(alert.confidence)} by the model · ${alert.site} / ${alert.camera}`,
-                text: likelihood(alert.confidence),
-              }),
-              `. ${TO_DO[alert.action] || "Go to the room now."}`,
-            ),
-        h("p", { class: "escalated-line", hidden: true }),
-      ),
+      { class: "banner", "aria-labelledby": titleId, "data-alert-id": alert.id },
+      h("div", { class: "banner-text" }),
       form,
       error,
+    );
+    this.fillText(card, alert);
+    return card;
+  }
+
+  /** The banner's words: drawn again when the alert changes stage (the note typed stays). */
+  fillText(card, alert) {
+    card.dataset.state = cardState(alert);
+    card.classList.toggle("warning", alert.severity === "warning");
+    const escalated = card.querySelector(".escalated-line");
+    replaceChildren(
+      card.querySelector(".banner-text"),
+      h(
+        "h2",
+        { id: `alert-title-${alert.id}` },
+        h("span", { class: "what", text: alertTitle(alert.action, alert.stage) }),
+        " – ",
+        h("span", { class: "room", text: this.ctx.store.roomName(alert.device_id) }),
+      ),
+      h("p", { class: "what-happened" }, ...whatHappened(alert)),
+      escalated || h("p", { class: "escalated-line", hidden: true }),
     );
   }
 
@@ -218,7 +204,7 @@ export class AlertBanners {
     try {
       const done = await api.post(`/alerts/${alert.id}/acknowledge`, { note: note || null });
       store.upsertAlert(done);
-      announce(`${alertTitle(alert.action)} in ${store.roomName(alert.device_id)} acknowledged.`);
+      announce(`${alertTitle(alert.action, alert.stage)} in ${store.roomName(alert.device_id)} acknowledged.`);
     } catch (err) {
       if (err.status === 409 || err.status === 404) {
         const fresh = await api.get(`/alerts/${alert.id}`).catch(() => null);
@@ -233,6 +219,65 @@ export class AlertBanners {
       button.textContent = "Acknowledge";
     }
   }
+}
+
+/** What changes a banner's words: its stage, whether it ended, its severity. */
+function cardState(alert) {
+  return `${alert.stage}|${Boolean(alert.ended_at)}|${alert.severity}`;
+}
+
+/** What the alarm rings for: a confirmation is news even for a screen that muted the
+ * possible fall. */
+function ringKey(alert) {
+  return alert.stage === "confirmed" ? `${alert.id}/confirmed` : String(alert.id);
+}
+
+function likely(alert) {
+  return h("span", {
+    class: "likelihood",
+    title: `${percent(alert.confidence)} by the model · ${alert.site} / ${alert.camera}`,
+    text: likelihood(alert.confidence),
+  });
+}
+
+/** The banner's sentence: what happened, since when, what to do. */
+function whatHappened(alert) {
+  if (DARK[alert.action]) {
+    return [
+      `${DARK[alert.action]} since `,
+      timeEl(alert.started_at),
+      " (",
+      timeEl(alert.started_at, { ago: true, suffix: "" }),
+      "): this room is not watched. Check the camera's power and network.",
+    ];
+  }
+  if (alert.stage === "possible") {
+    return [
+      timeEl(alert.started_at, { ago: true, prefix: "Seen going down " }),
+      " (",
+      likely(alert),
+      "). Checking whether they get up: the alarm follows in seconds if they stay down. " +
+        "Look in if you are near.",
+    ];
+  }
+  if (isFall(alert.action) && !alert.ended_at) {
+    return [
+      timeEl(alert.started_at, { ago: true, prefix: "On the floor for ", suffix: "" }),
+      " · fell at ",
+      timeEl(alert.started_at),
+      " · ",
+      likely(alert),
+      ". Go to the room now.",
+    ];
+  }
+  return [
+    timeEl(alert.opened_at, { ago: true, prefix: "Fired " }),
+    " · at ",
+    timeEl(alert.opened_at),
+    " · ",
+    likely(alert),
+    `. ${TO_DO[alert.action] || "Go to the room now."}`,
+  ];
 }
 
 /** The Alerts view: a count of open alerts, and the acknowledged ones with response times. */
@@ -318,7 +363,7 @@ export class AlertsView {
       "tr",
       { "data-alert-id": alert.id },
       h("td", { text: this.ctx.store.roomName(alert.device_id) }),
-      h("td", { text: alertTitle(alert.action) }),
+      h("td", { text: alertTitle(alert.action, alert.stage) }),
       h("td", {}, timeEl(alert.opened_at)),
       h("td", { class: "who", text: alert.acknowledged_by || "–" }),
       h("td", {}, timeEl(alert.acknowledged_at)),

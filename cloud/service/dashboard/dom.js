@@ -55,8 +55,10 @@ export function isFall(action) {
   return action === "falling" || String(action).startsWith("fall");
 }
 
-/** What a caregiver calls an alert's action. */
-export function alertTitle(action) {
+/** What a caregiver calls an alert's action (at its stage, for a two-stage fall). */
+export function alertTitle(action, stage = null) {
+  if (stage === "possible") return "Possible fall";
+  if (stage === "recovered") return "Possible fall, got up";
   if (isFall(action)) return "Fall";
   // edge/events.py: `long_lie` follows a fall; lying_on_floor alone is a warning.
   if (action === "long_lie" || action === "lying_on_floor") return "Long lie";

@@ -2,7 +2,7 @@
 // open alert come first. Tiles are kept by device id and updated in place, so that a
 // keyboard user's focus is not lost every time an event arrives.
 
-import { alertTitle, h, humanise, percent, replaceChildren, timeEl } from "./dom.js";
+import { alertTitle, h, humanise, isFall, percent, replaceChildren, timeEl } from "./dom.js";
 
 export class OverviewView {
   constructor(section, ctx) {
@@ -71,7 +71,7 @@ export class OverviewView {
     link.setAttribute(
       "aria-label",
       `${store.roomName(device.id)}: ${activityText(event)}, ${statusText(device)}` +
-        (alert ? `, open alert: ${alertTitle(alert.action)}` : ""),
+        (alert ? `, open alert: ${alertTitle(alert.action, alert.stage)}` : ""),
     );
     replaceChildren(
       link,
@@ -81,7 +81,7 @@ export class OverviewView {
         h("h2", { class: "room", text: store.roomName(device.id) }),
         h("span", { class: `pill ${statusClass(device)}`, text: statusText(device) }),
       ),
-      alert ? h("p", { class: "tile-alert", text: `Alert: ${alertTitle(alert.action)}` }) : null,
+      alert ? h("p", { class: "tile-alert", text: `Alert: ${alertTitle(alert.action, alert.stage)}` }) : null,
       // The open alert comes first: "Walking (ended)" under "Alert: Fall" contradicts it.
       ...(alert ? alertNow(alert) : [
         h("p", { class: `activity ${activityClass(event)}`, text: activityText(event) }),
@@ -95,26 +95,30 @@ export class OverviewView {
 /** What a room's card says while it has an open alert: what happened, since when. */
 function alertNow(alert) {
   const critical = alert.severity === "critical";
-  return [
-    h("p", {
-      class: `activity ${critical ? "critical" : "warning"}`,
-      text: critical ? `${alertTitle(alert.action)}: not acknowledged yet` : "Not watched",
-    }),
+  const line = (text, prefix) => [
+    h("p", { class: `activity ${critical ? "critical" : "warning"}`, text }),
     h(
       "p",
       { class: "activity-time" },
-      timeEl(alert.started_at, { ago: true, prefix: "For ", suffix: "" }),
+      timeEl(alert.started_at, { ago: true, prefix, suffix: "" }),
       ", since ",
       timeEl(alert.started_at),
     ),
   ];
+  if (alert.stage === "possible") return line("Possible fall: checking", "Down for ");
+  if (isFall(alert.action) && !alert.ended_at) {
+    return line(`${alertTitle(alert.action, alert.stage)}: not acknowledged yet`, "On the floor for ");
+  }
+  if (critical) return line(`${alertTitle(alert.action, alert.stage)}: not acknowledged yet`, "For ");
+  return line("Not watched", "For ");
 }
 
 function activityText(event) {
   if (!event) return "No activity yet";
+  if (event.stage === "recovered") return "Up again after a possible fall";
   if (event.type === "end") return `${humanise(event.action)} (ended)`;
   // A fall whose alert somebody acknowledged is still shown, but as seen to, not as news.
-  if (event.severity === "critical") return `${alertTitle(event.action)} (acknowledged)`;
+  if (event.severity === "critical") return `${alertTitle(event.action, event.stage)} (acknowledged)`;
   return humanise(event.action);
 }
 

@@ -3,11 +3,11 @@
 // has touched the page (autoplay policy), so `blocked` tells the page to ask for a tap.
 //
 // A mute silences the alerts open when it was pressed, for `muteMaxMs` at most: a new
-// alert, one of them escalating, the time running out, the last of them closing or a
+// alert, a possible fall confirmed (the banners ring for it as a new key), one escalating, the time running out, the last of them closing or a
 // reload ends it. Nothing is stored, so no tablet stays silent because somebody muted it
 // yesterday. While an open alert is escalated (nobody answered in time) the chime is the
-// urgent one: higher, louder, three times as often; while only warnings are open (a room
-// gone dark) it is a single soft tone every 10 s.
+// urgent one: higher, louder, three times as often; while only warnings are open (a
+// possible fall not confirmed yet, a room gone dark) it is a single soft tone every 10 s.
 
 const REPEAT_MS = 4000;
 const URGENT_REPEAT_MS = 1500;

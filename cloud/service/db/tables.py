@@ -90,6 +90,8 @@ class Event(Base):
     model_version: Mapped[str] = mapped_column(String(64))
     seq: Mapped[int] = mapped_column(BigId)
     received_at: Mapped[datetime] = mapped_column(index=True)
+    stage: Mapped[str | None] = mapped_column(String(16))  # a two-stage fall's (FallStage)
+    stage_at: Mapped[datetime | None]
 
 
 class Alert(Base):
@@ -116,6 +118,10 @@ class Alert(Base):
     escalated_at: Mapped[datetime | None]  # nobody answered in time: louder, everywhere
     escalation_attempted_at: Mapped[datetime | None]  # the webhook's last try
     notified_at: Mapped[datetime | None]  # the webhook took the escalation
+    # A two-stage fall (shared.messages.FallStage): possible, confirmed or recovered, as the
+    # edge decided; None for an alert of one stage (older agents, long lies, dark rooms).
+    stage: Mapped[str | None] = mapped_column(String(16))
+    confirmed_at: Mapped[datetime | None]  # when the edge confirmed the fall (video time)
 
 
 class AlertEscalation(Base):
