@@ -10,6 +10,11 @@ a fresh PostgreSQL database, a private Mosquitto with the shipped limits, `vigil
 in its own process, one registered device per video, and a viewer on the site's live
 stream (`/api/v1/stream`, as the dashboard reads it) that timestamps every `alert`.
 
+Two stages: the edge raises a possible fall (a warning) as soon as its fall rule holds
+and confirms it (the alarm) `events.confirm_s` later if the person is still down; both
+are timed from the scripted fall to their alert on the stream. A false alarm is an
+alarm (confirmed, or a one-stage critical start) before the scripted fall.
+
 Each video is the default synthetic scenario (a fall scripted at 12 s) rendered with
 its own seed, the very inputs of bench/edge_throughput.py, played by the real edge agent
 (the agent of `vigil edge run --realtime --print --mqtt ...`, built by the CLI's own
@@ -162,32 +167,49 @@ def play_all(
     return results
 
 
-def is_fall_alert(event: dict[str, Any]) -> bool:
-    """A fall's critical `start` (a long lie is critical too, but not a fall's alert)."""
-    return (
-        event["severity"] == "critical"
-        and event["type"] == "start"
-        and event["action"] != "long_lie"
-    )
+def alarms(printed: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each fall episode's alarm, once: its critical `start` (one stage) or the update that
+    confirmed it (a long lie is critical too, but not a fall's alert)."""
+    out, seen = [], set()
+    for event in printed:
+        confirms = event["type"] == "update" and event.get("stage") == "confirmed"
+        critical = event["severity"] == "critical" and event["action"] != "long_lie"
+        if critical and (event["type"] == "start" or confirms) and event["started_at"] not in seen:
+            seen.add(event["started_at"])
+            out.append(event)
+    return out
+
+
+def warnings(printed: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each possible fall the edge raised (the first stage: a warning)."""
+    return [e for e in printed if e["type"] == "start" and e.get("stage") == "possible"]
+
+
+def decided_at(event: dict[str, Any]) -> float:
+    """When the edge decided the event's stage (its start for one of one stage), epoch s."""
+    return datetime.fromisoformat(event.get("stage_at") or event["started_at"]).timestamp()
 
 
 def match_alert(event: dict[str, Any], alerts: list[Arrival]) -> Arrival | None:
-    """The streamed alert this event opened: same device and same episode start."""
+    """The streamed alert this event opened or moved on: same device, same episode start,
+    and the event's stage (a confirmation is the alert published again, confirmed)."""
     started = datetime.fromisoformat(event["started_at"])
     for alert in alerts:
         same_start = datetime.fromisoformat(alert.data["started_at"]) == started
-        if alert.data["device_id"] == event["device_id"] and same_start:
+        same_stage = alert.data.get("stage") == event.get("stage")
+        if alert.data["device_id"] == event["device_id"] and same_start and same_stage:
             return alert
     return None
 
 
 def fall_latency(run: dict[str, Any], alerts: list[Arrival]) -> dict[str, Any]:
-    """Latencies of the first fall alert at or after the scripted fall, and false alarms."""
+    """Latencies of the first fall alarm at or after the scripted fall (and of the possible
+    fall before it), and false alarms."""
     origin = run["meta"]["clock_origin"]
     fall_s = next(s["start_s"] for s in run["timeline"]["segments"] if s["label"] == "falling")
-    falls = [e for e in run["printed"] if is_fall_alert(e)]
-    video_s = {id(e): datetime.fromisoformat(e["started_at"]).timestamp() - origin for e in falls}
-    after = [e for e in falls if video_s[id(e)] >= fall_s]
+    falls = alarms(run["printed"])
+    after = [e for e in falls if decided_at(e) - origin >= fall_s]
+    possible = [e for e in warnings(run["printed"]) if decided_at(e) - origin >= fall_s]
     result = {
         "seed": run["timeline"]["seed"],
         "device": run["device"],
@@ -197,12 +219,15 @@ def fall_latency(run: dict[str, Any], alerts: list[Arrival]) -> dict[str, Any]:
         "alerts_streamed": sum(match_alert(e, alerts) is not None for e in falls),
         "fall_alerts_printed": len(falls),
     }
+    if possible:
+        first = possible[0]
+        result["possible"] = latencies(first, decided_at(first) - origin, origin + fall_s, alerts)
     if not after:
         return {**result, "detected": False}
     return {
         **result,
         "detected": True,
-        **latencies(after[0], video_s[id(after[0])], origin + fall_s, alerts),
+        **latencies(after[0], decided_at(after[0]) - origin, origin + fall_s, alerts),
     }
 
 
@@ -241,7 +266,7 @@ def measure(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         stream = SseListener(svc.base_url, viewer, site=devices[0]["site"]).start()
         jobs = [(v, t, d) for (v, t), d in zip(videos, devices, strict=True)]
         runs = play_all(jobs, model, mqtt_url, svc.root, args.parallel, work)
-        expected = sum(is_fall_alert(e) for r in runs for e in r["printed"])
+        expected = sum(len(alarms(r["printed"])) + len(warnings(r["printed"])) for r in runs)
         wait_for_alerts(stream, expected, args.drain_timeout)
         stream.stop()
     falls = [fall_latency(run, stream.arrivals) for run in runs]
@@ -256,7 +281,8 @@ def wait_for_alerts(stream: SseListener, expected: int, timeout: float) -> None:
 
 
 def compact_runs(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    keep = ("type", "action", "severity", "started_at", "ended_at", "printed_at")
+    keep = ("type", "action", "severity", "started_at", "ended_at", "stage", "stage_at",
+            "printed_at")  # fmt: skip
     return [
         {
             "video": r["video"],
@@ -272,9 +298,11 @@ def summarise(falls: list[dict[str, Any]]) -> dict[str, Any]:
     detected = [f for f in falls if f["detected"]]
     streamed = [f for f in detected if f.get("streamed")]
 
-    def dist(key: str) -> dict[str, Any]:
-        values = [f[key] for f in streamed]
+    def dist(key: str, rows: list[dict[str, Any]] = streamed) -> dict[str, Any]:
+        values = [f[key] for f in rows]
         return {**percentiles(values, (50, 95)), "max": max(values, default=None), "n": len(values)}
+
+    warned = [f["possible"] for f in falls if f.get("possible", {}).get("streamed")]
 
     return {
         "falls_scripted": len(falls),
@@ -284,6 +312,8 @@ def summarise(falls: list[dict[str, Any]]) -> dict[str, Any]:
         "alerts_printed": sum(f["fall_alerts_printed"] for f in falls),
         "alerts_printed_and_streamed": sum(f["alerts_streamed"] for f in falls),
         "fall_to_sse_s": dist("fall_to_sse_s"),
+        "possible_warned": sum("possible" in f for f in falls),
+        "fall_to_possible_sse_s": dist("fall_to_sse_s", warned),
         "edge_to_sse_ms": dist("edge_to_sse_ms"),
         "edge_to_stored_ms": dist("edge_to_stored_ms"),
         "stored_to_sse_ms": dist("stored_to_sse_ms"),

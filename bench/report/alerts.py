@@ -47,11 +47,15 @@ def alert_body(r: Record, img: Path) -> str:
 def latency_rows(r: Record, streamed: list[Record], detect: Record) -> list[list[str]]:
     edge = falls_dist([f["fall_to_edge_s"] for f in streamed])
     return [
-        ["scripted fall -> detecting window's end (video time)", *dist_cells(detect, "s", 2)],
-        ["scripted fall -> edge detection", *dist_cells(edge, "s", 2)],
-        ["scripted fall -> alert on the stream", *dist_cells(r["fall_to_sse_s"], "s", 2)],
-        ["edge detection -> alert on the stream", *dist_cells(r["edge_to_sse_ms"], "ms", 0)],
-        ["edge detection -> alert stored", *dist_cells(r["edge_to_stored_ms"], "ms", 0)],
+        [
+            "scripted fall -> possible fall on the stream (the warning)",
+            *dist_cells(r.get("fall_to_possible_sse_s", {}), "s", 2),
+        ],
+        ["scripted fall -> deciding window's end (video time)", *dist_cells(detect, "s", 2)],
+        ["scripted fall -> the alarm printed by the edge", *dist_cells(edge, "s", 2)],
+        ["scripted fall -> the alarm on the stream", *dist_cells(r["fall_to_sse_s"], "s", 2)],
+        ["edge -> alarm on the stream", *dist_cells(r["edge_to_sse_ms"], "ms", 0)],
+        ["edge -> alert stored", *dist_cells(r["edge_to_stored_ms"], "ms", 0)],
         ["alert stored -> on the stream", *dist_cells(r["stored_to_sse_ms"], "ms", 0)],
     ]
 
