@@ -195,12 +195,13 @@ class Agent:
             self.stats,
             self.stop_event,
             hop_s=s.inference.hop_s,
-            context_s=s.clips.pre_s + s.clips.post_s + 2 * s.inference.hop_s,
-            clips=self._clip_collector(),
+            # A confirmed fall's clip reaches back over the confirmation to the motion.
+            context_s=s.clips.pre_s + s.clips.post_s + s.events.confirm_s + 2 * s.inference.hop_s,
+            clips=(collector := self._clip_collector()),
         )
         sink = EventSink(self.identity, self.clock, self.outbox, printer)
         self.decisions = DecisionWorker(
-            results, sink, s.events, self.thresholds, self.stats, self.stop_event
+            results, sink, s.events, self.thresholds, self.stats, self.stop_event, collector
         )
 
     def _clips_on(self) -> bool:

@@ -1,9 +1,17 @@
-"""Clips of unsure windows: chosen and cut in the inference stage, written by a worker.
+"""Clips of unsure windows and of confirmed falls: cut in the inference stage, written by
+a worker.
 
 A clip spans the window plus `pre_s`/`post_s` of context, at the student's input size
 unless the site opted in to a higher resolution (`clips.resolution`). The video is an
 mp4v file in the outbox's clip folder; its ClipMeta row goes into the outbox, and both
 travel to the cloud by HTTP multipart.
+
+A confirmed fall (the decision stage's alarm) asks for a clip of its own, reason `alert`,
+from the window that showed the motion to `post_s` after the confirmation, under the
+same privacy rules; it is not rate-limited (one a fall), and the answer a carer gives
+when acknowledging the alert labels it in the cloud. The ring keeps enough for it at the
+camera's pace; a file played faster than real time can run the frames ahead of the
+decisions, and its fall clips then start later than the motion.
 """
 
 from __future__ import annotations
@@ -25,7 +33,7 @@ from edge.stage import QueueWorker
 from edge.stats import AgentStats
 from edge.thresholds import LiveThresholds
 from edge.uncertainty import ClipRateLimiter, Uncertainty, assess, is_unsure
-from shared.messages import ClipMeta
+from shared.messages import ClipMeta, ClipReason
 from shared.preprocess import downsample_frame
 from shared.video import write_video
 
@@ -39,6 +47,7 @@ class ClipRequest:
     t1: float
     result: WindowResult
     uncertainty: Uncertainty
+    reason: ClipReason = ClipReason.UNSURE
 
 
 @dataclass(frozen=True)
@@ -69,6 +78,9 @@ class ClipCollector:
         self.jobs = jobs
         self.stop_event = stop_event
         self._pending: list[ClipRequest] = []
+        self._alerts: list[ClipRequest] = []  # from the decision stage, under the lock
+        self._lock = threading.Lock()
+        self._final_ring: FrameRing | None = None  # the stream is over: what it left
 
     def consider(self, result: WindowResult) -> None:
         u = assess(result.probs)
@@ -85,8 +97,31 @@ class ClipCollector:
             u.margin,
         )
 
+    def request_alert(self, result: WindowResult, since_s: float) -> None:
+        """A fall confirmed at `result` that began at `since_s` (video s): clip it, from
+        the window that showed the motion. Thread-safe: the decision stage calls it."""
+        t0 = since_s - (result.t_end - result.t_start) - self.pre_s
+        request = ClipRequest(
+            uuid.uuid4(), t0, result.t_end + self.post_s, result, assess(result.probs),
+            ClipReason.ALERT,
+        )  # fmt: skip
+        log.info("fall confirmed at %.2f s: clip queued", result.t_end)
+        with self._lock:
+            if self._final_ring is None:
+                self._alerts.append(request)
+                return
+            ring = self._final_ring  # a file ended before the decision: no more frames come
+        frames = ring.between(request.t0, request.t1)
+        if frames:
+            put_bounded(self.jobs, ClipJob(request, frames), self.stop_event)
+
     def flush(self, ring: FrameRing, final: bool) -> None:
         """Hand over every pending clip whose context has been captured (all, at the end)."""
+        with self._lock:
+            self._pending += self._alerts
+            self._alerts = []
+            if final:
+                self._final_ring = ring
         latest = ring.latest_ts
         ready = [r for r in self._pending if final or (latest is not None and latest >= r.t1)]
         for request in ready:
@@ -96,7 +131,8 @@ class ClipCollector:
                 put_bounded(self.jobs, ClipJob(request, frames), self.stop_event)
 
     def close(self) -> None:
-        """Tell the writer no more clips are coming."""
+        """Tell the writer no more clips are coming: the decision stage calls it as it
+        ends, after the inference stage, so a fall decided last still gets its clip."""
         put_bounded(self.jobs, None, self.stop_event)
 
 
@@ -125,6 +161,7 @@ def clip_meta(
         device_id=identity.device_id,
         site=identity.site,
         camera=identity.camera,
+        reason=job.request.reason,
         started_at=clock.at(job.frames[0].ts),
         ended_at=clock.at(job.frames[-1].ts),
         model_version=result.model_version,

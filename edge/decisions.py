@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from typing import Protocol
 
 from edge.config import EventConfig
 from edge.emit import EventSink
@@ -16,7 +17,7 @@ from edge.inference import ResultQueue, WindowResult
 from edge.stage import QueueWorker
 from edge.stats import AgentStats
 from edge.thresholds import LiveThresholds
-from shared.messages import Thresholds
+from shared.messages import EventType, FallStage, Thresholds
 from shared.modelmeta import ModelMetadata
 
 log = logging.getLogger(__name__)
@@ -42,6 +43,23 @@ def rules_for(meta: ModelMetadata, config: EventConfig, thresholds: Thresholds) 
     )
 
 
+class AlertClips(Protocol):
+    """Where a confirmed fall asks for its clip (`edge.clips.ClipCollector`)."""
+
+    def request_alert(self, result: WindowResult, since_s: float) -> None: ...
+
+    def close(self) -> None: ...
+
+
+def confirmed_here(decision: EventDecision, result: WindowResult) -> bool:
+    """The decision that confirmed a fall at this very window (not a later update)."""
+    return (
+        decision.stage is FallStage.CONFIRMED
+        and decision.type is not EventType.END
+        and decision.stage_s == result.t_end
+    )
+
+
 class DecisionWorker(QueueWorker[WindowResult]):
     """Window results in, events out; at the end of the stream, every open episode ends."""
 
@@ -53,8 +71,10 @@ class DecisionWorker(QueueWorker[WindowResult]):
         thresholds: LiveThresholds,
         stats: AgentStats,
         stop_event: threading.Event,
+        alert_clips: AlertClips | None = None,
     ) -> None:
         super().__init__("decisions", results, stats, stop_event)
+        self.alert_clips = alert_clips
         self.sink = sink
         self.config = config
         self.thresholds = thresholds
@@ -66,7 +86,12 @@ class DecisionWorker(QueueWorker[WindowResult]):
         self._last_t = 0.0
 
     def handle(self, item: WindowResult) -> None:
-        self._emit_all(self._decide(item))
+        decisions = self._decide(item)
+        self._emit_all(decisions)
+        if self.alert_clips is not None:
+            for decision in decisions:
+                if confirmed_here(decision, item):
+                    self.alert_clips.request_alert(item, decision.started_s)
 
     def describe(self, item: WindowResult) -> str:
         return f"decision at {item.t_end:.2f} s"
@@ -75,6 +100,8 @@ class DecisionWorker(QueueWorker[WindowResult]):
         self._emit_all(self._close(self._last_t))
 
     def on_exit(self) -> None:
+        if self.alert_clips is not None:
+            self.alert_clips.close()  # the last stage that asks for clips
         log.info("decisions ended (%d events)", self.events_emitted)
 
     def _decide(self, result: WindowResult) -> list[EventDecision]:

@@ -136,9 +136,8 @@ class InferenceWorker(QueueWorker[Frame]):
             self.clips.flush(self.ring, final=True)
 
     def on_exit(self) -> None:
-        """Stopped or ended, the stages downstream hear that no more is coming."""
-        if self.clips is not None:
-            self.clips.close()
+        """Stopped or ended, the stages downstream hear that no more is coming (the
+        decision stage, the last to ask for a clip, closes the clips)."""
         put_bounded(self.results, None, self.stop_event)
         log.info("inference ended (%d windows)", self.stats.get("windows"))
 
@@ -172,5 +171,3 @@ class ClipSink(Protocol):
     def consider(self, result: WindowResult) -> None: ...
 
     def flush(self, ring: FrameRing, final: bool) -> None: ...
-
-    def close(self) -> None: ...

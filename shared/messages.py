@@ -275,6 +275,7 @@ class ModelAnnouncement(Message):
 class ClipReason(StrEnum):
     UNSURE = "unsure"
     MANUAL = "manual"
+    ALERT = "alert"  # a confirmed fall's clip: its outcome, once somebody answers, labels it
 
 
 class ClipMeta(Message):

@@ -144,9 +144,15 @@ def alert_row(event: ActionEvent, now: datetime) -> dict[str, object]:
 
 
 def acknowledge(
-    session: Session, alert_id: int, who: str, note: str | None, now: datetime
+    session: Session,
+    alert_id: int,
+    who: str,
+    note: str | None,
+    now: datetime,
+    outcome: str | None = None,
 ) -> Alert:
-    """Record who acknowledged the alert, when, and their note; only the first one counts."""
+    """Record who acknowledged the alert, when, their note and what happened; only the
+    first one counts."""
     alert = session.get(Alert, alert_id, with_for_update=True)
     if alert is None:
         raise AlertNotFound(alert_id)
@@ -156,4 +162,5 @@ def acknowledge(
             f"{alert.acknowledged_at.isoformat()}"
         )
     alert.acknowledged_at, alert.acknowledged_by, alert.ack_note = now, who, note
+    alert.outcome = outcome
     return alert

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -146,6 +147,16 @@ class EventPublic(ActionEvent):
     received_at: datetime
 
 
+class Outcome(StrEnum):
+    """The answer to "What happened?" when an alert is acknowledged (outcomes.py)."""
+
+    REAL_FALL = "real_fall"
+    GOT_UP_UNAIDED = "got_up_unaided"
+    NOT_A_FALL = "not_a_fall"
+    STAFF_IN_ROOM = "staff_in_room"
+    OTHER = "other"
+
+
 class AlertPublic(Public):
     id: int
     device_id: str
@@ -163,6 +174,7 @@ class AlertPublic(Public):
         "alert of one stage",
     )
     confirmed_at: datetime | None = Field(None, description="when the edge confirmed the fall")
+    outcome: Outcome | None = Field(None, description="what happened, as acknowledged")
     confidence: float
     started_at: datetime
     ended_at: datetime | None
@@ -181,6 +193,11 @@ class AlertPublic(Public):
 
 class AlertAcknowledge(Request):
     note: Note | None = None
+    outcome: Outcome | None = Field(
+        None,
+        description="what happened: real_fall, got_up_unaided, not_a_fall, staff_in_room or "
+        "other; real_fall and not_a_fall label the fall's clip for the next training job",
+    )
 
 
 class EscalationPublic(Public):

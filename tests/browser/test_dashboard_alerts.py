@@ -52,6 +52,13 @@ def test_a_fall_raises_a_banner_until_acknowledged(
 
     banner.get_by_label("Note (optional)").fill("Helped him up; no injury")
     banner.get_by_role("button", name="Acknowledge").click()
+    question = page.get_by_role("dialog", name="What happened?")
+    expect(question).to_contain_text("Fall in Room 3 – Mr Brown")
+    snap(page, "alert-what-happened")
+    question.get_by_role("button", name="Cancel").click()  # not answered: still open
+    expect(banner).to_be_visible()
+    banner.get_by_role("button", name="Acknowledge").click()
+    question.get_by_role("button", name="Real fall").click()
     expect(banner).to_have_count(0)
     expect(page.locator("#alert-banners")).to_be_hidden()
     with server.client(server.admin) as client:
@@ -60,7 +67,11 @@ def test_a_fall_raises_a_banner_until_acknowledged(
             5,
             "the acknowledged alert",
         )[0]
-    assert (alert["acknowledged_by"], alert["ack_note"]) == (nurse, "Helped him up; no injury")
+    assert (alert["acknowledged_by"], alert["ack_note"], alert["outcome"]) == (
+        nurse,
+        "Helped him up; no injury",
+        "real_fall",
+    )
 
     page.reload()
     expect(page.locator("#connection")).to_have_attribute("data-state", "live")
@@ -68,7 +79,12 @@ def test_a_fall_raises_a_banner_until_acknowledged(
     row = page.locator("table.acknowledged tbody tr", has_text="Room 3 – Mr Brown")
     expect(row).to_contain_text(nurse)
     expect(row).to_contain_text("Helped him up; no injury")
+    expect(row.locator(".outcome")).to_have_text("Real fall")
     expect(row.locator(".took")).to_have_text(re.compile(r"^\d+ s$"))
+    page.get_by_label("What happened:").select_option("not_a_fall")  # the filter
+    expect(row).to_have_count(0)
+    page.get_by_label("What happened:").select_option("real_fall")
+    expect(row).to_be_visible()
     expect(page.locator(".banner")).to_have_count(0)
     snap(page, "alerts-acknowledged")
 
@@ -93,6 +109,9 @@ def test_on_a_phone_three_open_alerts_leave_the_rooms_in_view(
     snap(page, "alerts-phone")
 
     banners.first.get_by_role("button", name="Acknowledge").click()
+    page.get_by_role("dialog", name="What happened?").get_by_role(
+        "button", name="Got up unaided"
+    ).click()  # one tap more, in reach on a phone
     expect(banners).to_have_count(2)
     # The acknowledged fall's episode goes on: its card says it was seen to, not red news.
     seen = page.locator(".tile", has_text="Room 21 – phone").locator(".activity")

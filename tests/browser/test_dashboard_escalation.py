@@ -46,6 +46,7 @@ def test_an_unanswered_fall_escalates_on_the_dashboard_and_ends_a_mute(
     snap(page, "alert-escalated")
 
     banner.get_by_role("button", name="Acknowledge").click()
+    page.get_by_role("dialog", name="What happened?").get_by_role("button", name="Other").click()
     expect(banner).to_have_count(0)
     page.get_by_role("link", name="Alerts").click()
     row = page.locator("table.acknowledged tbody tr", has_text="Room 4")

@@ -5,12 +5,14 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from tests.kit.factories import (
     create_random_device,
     create_viewer,
     make_clip_meta,
+    make_event,
     write_test_video,
 )
 from tests.kit.service import CLIP_LIMIT, Server
@@ -70,3 +72,59 @@ def test_an_upload_that_is_not_a_video_is_422(server: Server) -> None:
     assert bad_meta.status_code == 422
     with server.client(server.admin) as client:
         assert client.get("/api/v1/clips", params={"device_id": device.id}).json() == []
+
+
+def confirmed_fall(device, fell: datetime, seq: int) -> dict:
+    at = (fell + timedelta(seconds=2)).isoformat()
+    return make_event(device, type="update", action="falling", severity="critical", seq=seq,
+                      started_at=fell.isoformat(), stage="confirmed", stage_at=at)  # fmt: skip
+
+
+def fall_clip(device, fell: datetime) -> dict:
+    """The clip an agent uploads of a confirmed fall: from before it to after it."""
+    return make_clip_meta(
+        device, reason="alert", predicted="falling",
+        started_at=(fell - timedelta(seconds=3)).isoformat(),
+        ended_at=(fell + timedelta(seconds=3)).isoformat(),
+        probabilities={"walking": 0.1, "falling": 0.6, "sitting_down": 0.3},
+    )  # fmt: skip
+
+
+def test_the_answer_to_what_happened_labels_the_falls_clip_whichever_comes_first(
+    server: Server, tmp_path: Path
+) -> None:
+    device = create_random_device(server)
+    video = write_test_video(tmp_path / "clip.mp4").read_bytes()
+    bend = datetime.now(UTC) - timedelta(minutes=5)
+    fall = datetime.now(UTC) - timedelta(minutes=1)
+    with server.client(device.headers) as client:
+        events = [confirmed_fall(device, bend, 1), confirmed_fall(device, fall, 2)]
+        assert client.post("/api/v1/events", json={"events": events}).status_code == 200
+    bend_clip, fall_clip_meta = fall_clip(device, bend), fall_clip(device, fall)
+    assert upload(server, device, bend_clip, video).status_code == 201  # the clip first
+    viewer = create_viewer(server, name="nurse-kim")
+    with server.client(viewer) as client:
+        alerts = client.get("/api/v1/alerts", params={"site": device.site}).json()
+        by_start = {datetime.fromisoformat(a["started_at"]): a["id"] for a in alerts}
+        not_a_fall = client.post(
+            f"/api/v1/alerts/{by_start[bend]}/acknowledge", json={"outcome": "not_a_fall"}
+        )
+        real = client.post(
+            f"/api/v1/alerts/{by_start[fall]}/acknowledge",
+            json={"outcome": "real_fall", "note": "bruised hip"},
+        )
+        bad = client.post(f"/api/v1/alerts/{by_start[fall]}/acknowledge", json={"outcome": "x"})
+        assert upload(server, device, fall_clip_meta, video).status_code == 201  # answer first
+        clips = {
+            c["id"]: c for c in client.get("/api/v1/clips", params={"device_id": device.id}).json()
+        }
+        falls = client.get("/api/v1/alerts", params={"state": "all", "outcome": "real_fall",
+                                                     "site": device.site}).json()  # fmt: skip
+    assert not_a_fall.status_code == 200 and not_a_fall.json()["outcome"] == "not_a_fall"
+    assert real.status_code == 200 and real.json()["outcome"] == "real_fall"
+    assert bad.status_code == 422
+    # No `not_fall` in these labels: the clip's most likely label that is not a fall.
+    assert clips[bend_clip["clip_id"]]["label"] == "sitting_down"
+    assert clips[bend_clip["clip_id"]]["labelled_by"].startswith("nurse-kim (answer to alert")
+    assert clips[fall_clip_meta["clip_id"]]["label"] == "falling"
+    assert [a["id"] for a in falls] == [by_start[fall]]

@@ -7,7 +7,7 @@ import io
 import json
 import threading
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -19,7 +19,7 @@ from edge.agent import Agent, AgentError
 from edge.config import EdgeSettings, load_settings
 from shared.cli import main as vigil
 from shared.loopback import free_port
-from shared.messages import ActionEvent, ClipMeta, FallStage, Heartbeat
+from shared.messages import ActionEvent, ClipMeta, ClipReason, FallStage, Heartbeat
 from tests.kit.edge import (
     UNSURE_RGB,
     BackgroundAgent,
@@ -205,6 +205,32 @@ def test_unsure_windows_become_rate_limited_clips_over_http(
     assert ok and frame.shape[:2] == (16, 16)
     assert "Authorization" not in cloud.posted("/api/v1/clips")[0].headers  # no token set
     assert list((tmp_path / "data" / "clips").glob("*.mp4")) == []  # deleted once delivered
+
+
+def test_a_confirmed_fall_uploads_its_clip_whatever_the_unsure_budget(
+    tmp_path: Path, model_file: Path, cloud: CloudStub
+) -> None:
+    video = colour_video(tmp_path / "fall.mp4", SCENARIO)
+    # At the camera's pace, as on a device (a file played flat out can run the frames ahead
+    # of the decisions, and the clip then starts later), with no unsure clips allowed.
+    cfg = settings(
+        tmp_path, cloud_url=cloud.url, clips={"max_per_hour": 0}, capture={"realtime": True}
+    )
+    agent = Agent(cfg, str(video), model_file)
+    run_agent(agent)
+    (meta_json, mp4), *others = cloud.clips()
+    assert others == []
+    meta = ClipMeta.model_validate(meta_json)
+    assert meta.reason is ClipReason.ALERT and meta.predicted in ("falling", "lying_on_floor")
+    (fall,) = [e for e in map(ActionEvent.model_validate, cloud.events())
+               if e.stage is FallStage.CONFIRMED and e.type.value == "update"]  # fmt: skip
+    # From the window that showed the fall (1 s before its start) to 1 s after the alarm.
+    assert meta.started_at <= fall.started_at - timedelta(seconds=1)
+    assert fall.stage_at is not None and meta.ended_at >= fall.stage_at
+    assert (meta.width, meta.height) == (16, 16)  # the same privacy default as unsure clips
+    saved = tmp_path / "fall-clip.mp4"
+    saved.write_bytes(mp4)
+    assert cv2.VideoCapture(str(saved)).read()[0]
 
 
 def test_a_site_may_opt_in_to_higher_resolution_clips(

@@ -11,11 +11,22 @@ import {
   replaceChildren,
   timeEl,
 } from "./dom.js";
+import { choiceDialog } from "./dialog.js";
 
 const BANNERS_SHOWN = 3;
 // Rooms gone dark (cloud/service/device_watch.py): what the banner says instead of a score.
 const DARK = { device_offline: "No video", camera_fault: "The camera has failed" };
 const TO_DO = { long_lie: "On the floor for a long time: go now, and call for help." };
+// "What happened?", asked when a fall is acknowledged (cloud/service/outcomes.py): "real
+// fall" and "not a fall" label the fall's clip for the next training job.
+export const OUTCOMES = [
+  { value: "real_fall", text: "Real fall" },
+  { value: "got_up_unaided", text: "Got up unaided" },
+  { value: "not_a_fall", text: "Not a fall" },
+  { value: "staff_in_room", text: "Staff in the room" },
+  { value: "other", text: "Other" },
+];
+const OUTCOME_TEXT = Object.fromEntries(OUTCOMES.map((o) => [o.value, o.text]));
 
 /** The banners: kept by alert id, so a note being typed survives live updates. */
 export class AlertBanners {
@@ -162,9 +173,20 @@ export class AlertBanners {
       note,
       button,
     );
-    form.addEventListener("submit", (e) => {
+    form.addEventListener("submit", async (e) => {
       e.preventDefault();
-      this.acknowledge(alert, note.value.trim(), button, error);
+      // A person may be hurt: ask what happened (a room gone dark asks nothing).
+      const current = this.ctx.store.openAlerts.get(alert.id) || alert;
+      let outcome = null;
+      if (!DARK[current.action]) {
+        outcome = await choiceDialog({
+          title: "What happened?",
+          message: `${alertTitle(current.action, current.stage)} in ${this.ctx.store.roomName(current.device_id)}`,
+          choices: OUTCOMES,
+        });
+        if (outcome === null) return; // cancelled: still open
+      }
+      this.acknowledge(alert, note.value.trim(), outcome, button, error);
     });
     const card = h(
       "section",
@@ -196,13 +218,16 @@ export class AlertBanners {
     );
   }
 
-  async acknowledge(alert, note, button, error) {
+  async acknowledge(alert, note, outcome, button, error) {
     const { api, store, announce } = this.ctx;
     button.disabled = true;
     button.textContent = "Acknowledging…";
     error.textContent = "";
     try {
-      const done = await api.post(`/alerts/${alert.id}/acknowledge`, { note: note || null });
+      const done = await api.post(`/alerts/${alert.id}/acknowledge`, {
+        note: note || null,
+        outcome,
+      });
       store.upsertAlert(done);
       announce(`${alertTitle(alert.action, alert.stage)} in ${store.roomName(alert.device_id)} acknowledged.`);
     } catch (err) {
@@ -310,6 +335,7 @@ export class AlertsView {
               "At",
               "Time to acknowledge",
               "Escalated",
+              "What happened",
               "Note",
             ].map((t) => h("th", { scope: "col", text: t })),
           ),
@@ -317,7 +343,19 @@ export class AlertsView {
         this.body,
       ),
     );
-    section.append(this.summary, this.table, this.status);
+    this.filter = h(
+      "select",
+      { id: "alerts-outcome", name: "outcome", onchange: () => this.show() },
+      h("option", { value: "", text: "Every answer" }),
+      OUTCOMES.map(({ value, text }) => h("option", { value, text })),
+    );
+    const filterLine = h(
+      "p",
+      { class: "filter" },
+      h("label", { for: "alerts-outcome", text: "What happened: " }),
+      this.filter,
+    );
+    section.append(this.summary, filterLine, this.table, this.status);
     ctx.store.addEventListener("alerts", () => this.visible && this.render());
     ctx.store.addEventListener("devices", () => this.visible && this.render());
   }
@@ -330,7 +368,9 @@ export class AlertsView {
     this.render();
     this.status.textContent = "Loading…";
     try {
-      this.history = await this.ctx.api.get("/alerts", { state: "acknowledged", limit: 200 });
+      const query = { state: "acknowledged", limit: 200 };
+      if (this.filter.value) query.outcome = this.filter.value;
+      this.history = await this.ctx.api.get("/alerts", query);
       this.status.textContent = "";
     } catch (err) {
       this.status.textContent = `Could not load acknowledged alerts: ${err.message}`;
@@ -345,7 +385,9 @@ export class AlertsView {
       open === 0
         ? "No open alerts."
         : `${open} open alert${open === 1 ? "" : "s"}: shown at the top of every page until acknowledged.`;
-    const byId = new Map([...this.history, ...store.acknowledged].map((a) => [a.id, a]));
+    const wanted = this.filter.value;
+    const mine = store.acknowledged.filter((a) => !wanted || a.outcome === wanted);
+    const byId = new Map([...this.history, ...mine].map((a) => [a.id, a]));
     const rows = [...byId.values()].sort(
       (a, b) => new Date(b.acknowledged_at) - new Date(a.acknowledged_at),
     );
@@ -353,7 +395,7 @@ export class AlertsView {
       this.body,
       rows.length
         ? rows.map((a) => this.row(a))
-        : h("tr", {}, h("td", { colspan: 8, class: "empty", text: "Nothing acknowledged yet." })),
+        : h("tr", {}, h("td", { colspan: 9, class: "empty", text: "Nothing acknowledged yet." })),
     );
   }
 
@@ -375,6 +417,7 @@ export class AlertsView {
           ? timeEl(alert.escalated_at, { prefix: "yes, at " })
           : h("span", { text: "no" }),
       ),
+      h("td", { class: "outcome", text: OUTCOME_TEXT[alert.outcome] || "–" }),
       h("td", { class: "note", text: alert.ack_note || "" }),
     );
   }

@@ -33,3 +33,39 @@ export function confirmDialog({ title, message, confirmText, reason = null }) {
     dialog.showModal();
   });
 }
+
+/** One question with a button per answer; resolves to the chosen value or null (Escape or
+ * Cancel: nothing is recorded). */
+export function choiceDialog({ title, message, choices }) {
+  return new Promise((resolve) => {
+    const dialog = h(
+      "dialog",
+      { class: "confirm question", "aria-labelledby": "choice-title" },
+      h(
+        "form",
+        { method: "dialog" },
+        h("h2", { id: "choice-title", text: title }),
+        message ? h("p", { text: message }) : null,
+        h(
+          "div",
+          { class: "answers" },
+          choices.map(({ value, text }) =>
+            h("button", { type: "submit", value, class: "primary", text }),
+          ),
+        ),
+        h(
+          "div",
+          { class: "dialog-buttons" },
+          h("button", { type: "submit", value: "", class: "secondary", text: "Cancel" }),
+        ),
+      ),
+    );
+    dialog.addEventListener("close", () => {
+      const value = dialog.returnValue;
+      dialog.remove();
+      resolve(value ? value : null);
+    });
+    document.body.append(dialog);
+    dialog.showModal();
+  });
+}

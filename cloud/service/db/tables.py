@@ -122,6 +122,7 @@ class Alert(Base):
     # edge decided; None for an alert of one stage (older agents, long lies, dark rooms).
     stage: Mapped[str | None] = mapped_column(String(16))
     confirmed_at: Mapped[datetime | None]  # when the edge confirmed the fall (video time)
+    outcome: Mapped[str | None] = mapped_column(String(16))  # what happened (outcomes.py)
 
 
 class AlertEscalation(Base):

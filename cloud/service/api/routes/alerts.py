@@ -11,7 +11,14 @@ from sqlalchemy.orm import Session
 from cloud.service.alerts import AlertAlreadyAcknowledged, AlertNotFound, acknowledge
 from cloud.service.api.deps import CurrentViewer, RowId, ServicesDep, SessionDep
 from cloud.service.db.tables import Alert, AlertEscalation
-from cloud.service.schemas import AlertAcknowledge, AlertDetail, AlertPublic, EscalationPublic
+from cloud.service.outcomes import label_alert_clips
+from cloud.service.schemas import (
+    AlertAcknowledge,
+    AlertDetail,
+    AlertPublic,
+    EscalationPublic,
+    Outcome,
+)
 from shared.messages import Id, utc_now
 
 router = APIRouter(prefix="/alerts", tags=["alerts"])
@@ -23,9 +30,10 @@ def list_alerts(
     _: CurrentViewer,
     state: Literal["open", "acknowledged", "all"] = "open",
     site: Id | None = None,
+    outcome: Outcome | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[AlertPublic]:
-    """Alerts, newest first: open (not acknowledged) by default."""
+    """Alerts, newest first: open (not acknowledged) by default; by `outcome` if given."""
     query = select(Alert)
     if state == "open":
         query = query.where(Alert.acknowledged_at.is_(None))
@@ -33,6 +41,8 @@ def list_alerts(
         query = query.where(Alert.acknowledged_at.is_not(None))
     if site is not None:
         query = query.where(Alert.site == site)
+    if outcome is not None:
+        query = query.where(Alert.outcome == outcome.value)
     rows = session.scalars(query.order_by(Alert.opened_at.desc(), Alert.id.desc()).limit(limit))
     return [AlertPublic.model_validate(row) for row in rows]
 
@@ -56,13 +66,18 @@ def acknowledge_alert(
     services: ServicesDep,
     viewer: CurrentViewer,
 ) -> AlertPublic:
-    """Acknowledge an alert; the caller's token name is recorded as who did it."""
+    """Acknowledge an alert (who: the caller's token name), with what happened (`outcome`)."""
+    now = utc_now()
     try:
-        alert = acknowledge(session, alert_id, viewer.name, body.note, utc_now())
+        outcome = body.outcome.value if body.outcome is not None else None
+        alert = acknowledge(session, alert_id, viewer.name, body.note, now, outcome)
     except AlertNotFound:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no alert {alert_id}") from None
     except AlertAlreadyAcknowledged as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+    if body.outcome is not None:
+        production = services.registry.production(session)
+        label_alert_clips(session, alert, production.labels if production else None, now)
     session.commit()
     public = AlertPublic.model_validate(alert)
     services.hub.publish("alert", public.model_dump(mode="json"))

@@ -32,6 +32,7 @@ from cloud.service.clips import (
     receive_upload,
     store_clip,
 )
+from cloud.service.outcomes import label_new_clip
 from cloud.service.schemas import ClipLabelCreate, ClipPublic
 from shared.messages import ClipMeta, Id, utc_now
 from shared.video import VideoError
@@ -70,6 +71,9 @@ def upload_clip(
         )
     except ClipConflict as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+    if created:  # a fall's clip whose alert was answered already: that answer labels it
+        production = services.registry.production(session)
+        label_new_clip(session, clip, production.labels if production else None, utc_now())
     session.commit()
     if not created:
         response.status_code = status.HTTP_200_OK
