@@ -150,7 +150,7 @@ def test_renders_figures_from_json_and_not_run_for_the_rest(tmp_path: Path) -> N
     assert "| 1 | 1,500 | 13.5 | 80.0 | 300.0 | 3.0 |" in doc  # minute 1's lag, load
     assert "Lost = 0 (counted from the database): **yes**" in doc
     assert "| scripted fall -> the alarm on the stream | 1.87 s |" in doc
-    assert "| scripted fall -> detecting window's end (video time) | 1.50 s |" in doc
+    assert "| scripted fall -> deciding window's end (video time) | 1.50 s |" in doc
     assert "Falls scripted 2, detected 1" in doc
     assert "Missed falls: seed 102" in doc
     assert "Command: `python bench/soak.py`. Machine: Test CPU, 2 cores" in doc
