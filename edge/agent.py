@@ -224,7 +224,11 @@ class Agent:
     def _build_services(self) -> None:
         s = self.settings
         self.probe = HealthProbe(
-            self.identity, self.stats, self.outbox, lambda: self.holder.current.version
+            self.identity,
+            self.stats,
+            self.outbox,
+            lambda: self.holder.current.version,
+            self.thresholds.get,
         )
         self.sender = (
             None

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from datetime import datetime
 
 import psutil
 
@@ -18,7 +19,7 @@ from edge.outbox import OutboxStore
 from edge.stage import StageThread
 from edge.stats import AgentStats, StatsSnapshot
 from edge.transport.base import Transport, TransportError
-from shared.messages import DeviceState, Heartbeat, utc_now
+from shared.messages import DeviceState, Heartbeat, Thresholds, utc_now
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +33,8 @@ def build_heartbeat(
     outbox_depth: int,
     dropped: int,
     model_version: str | None,
+    thresholds: Thresholds | None = None,
+    scores_since: datetime | None = None,
 ) -> Heartbeat:
     return Heartbeat(
         device_id=identity.device_id,
@@ -50,6 +53,9 @@ def build_heartbeat(
         camera_ok=snap.camera_ok,
         model_version=model_version,
         last_error=snap.last_error,
+        thresholds=thresholds,
+        fall_scores=list(snap.fall_scores) if scores_since and snap.fall_scores else None,
+        fall_scores_since=scores_since if snap.fall_scores else None,
     )
 
 
@@ -62,7 +68,9 @@ class HealthProbe:
         stats: AgentStats,
         outbox: OutboxStore | None,
         model_version: Callable[[], str | None],
+        thresholds: Callable[[], Thresholds] | None = None,
     ) -> None:
+        self.thresholds = thresholds
         self.identity = identity
         self.stats = stats
         self.outbox = outbox
@@ -80,6 +88,8 @@ class HealthProbe:
             outbox_depth=self.outbox.depth() if self.outbox is not None else 0,
             dropped=self.outbox.dropped() if self.outbox is not None else 0,
             model_version=self.model_version(),
+            thresholds=self.thresholds() if self.thresholds is not None else None,
+            scores_since=self.stats.scores_since,
         )
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from shared.messages import as_detail
+from shared.messages import SCORE_BINS, as_detail, utc_now
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +29,7 @@ class StatsSnapshot:
     errors: int
     camera_ok: bool
     last_error: str | None
+    fall_scores: tuple[int, ...] = ()  # windows per fall-score bin since the agent started
 
 
 def percentile_ms(latencies_s: list[float], q: float) -> float:
@@ -50,6 +51,8 @@ class AgentStats:
             "errors": 0,
         }
         self._latencies: deque[float] = deque(maxlen=latency_window)
+        self._fall_scores = [0] * SCORE_BINS
+        self.scores_since = utc_now()
         self._last_rate = (self.started, 0, 0)
         self.camera_ok = True
         self.last_error: str | None = None
@@ -73,6 +76,12 @@ class AgentStats:
             self._counts["errors"] += 1
             self.last_error = as_detail(message)
 
+    def fall_score(self, score: float) -> None:
+        """Count one window's fall score (fall and lying together) in its 0.05 bin."""
+        index = min(max(int(score * SCORE_BINS), 0), SCORE_BINS - 1)
+        with self._lock:
+            self._fall_scores[index] += 1
+
     def set_camera(self, ok: bool) -> None:
         self.camera_ok = ok
 
@@ -82,6 +91,7 @@ class AgentStats:
         with self._lock:
             then, in_before, out_before = self._last_rate
             counts, latencies = dict(self._counts), list(self._latencies)
+            scores = tuple(self._fall_scores)
             if advance:
                 self._last_rate = (now, counts["frames_in"], counts["frames_out"])
         elapsed = max(now - then, 1e-6)
@@ -98,4 +108,5 @@ class AgentStats:
             errors=counts["errors"],
             camera_ok=self.camera_ok,
             last_error=self.last_error,
+            fall_scores=scores,
         )

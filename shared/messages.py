@@ -62,6 +62,7 @@ Probability = Annotated[float, Field(ge=0.0, le=1.0, strict=True, allow_inf_nan=
 NonNegative = Annotated[float, Field(ge=0.0, strict=True, allow_inf_nan=False)]
 Count = Annotated[int, Field(ge=0, le=2**63 - 1, strict=True)]  # a BIGINT column holds it
 WindowCount = Annotated[int, Field(ge=1, le=MAX_FALL_SPAN, strict=True)]
+SCORE_BINS = 20  # a heartbeat's histogram of window fall scores: bins of 0.05 from 0 to 1
 
 
 class Message(BaseModel):
@@ -171,6 +172,18 @@ class Heartbeat(Message):
     camera_ok: bool = True
     model_version: Version | None = None
     last_error: Detail | None = None
+    thresholds: Thresholds | None = Field(None, description="the thresholds the device runs")
+    fall_scores: (
+        Annotated[list[Count], Field(min_length=SCORE_BINS, max_length=SCORE_BINS)] | None
+    ) = Field(
+        None,
+        description="how many windows since fall_scores_since had their fall score (the "
+        "fall and lying probabilities together) in each of 20 bins of 0.05; scores only, "
+        "no video: the room's learning phase (cloud/service/calibration.py)",
+    )
+    fall_scores_since: UtcDatetime | None = Field(
+        None, description="when the agent started counting fall_scores (its start)"
+    )
 
 
 class Thresholds(Message):

@@ -21,6 +21,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session, sessionmaker
 
 from cloud.service.alerts import AlertChanges, open_alerts
+from cloud.service.calibration import fold_heartbeat
 from cloud.service.db.tables import Device, DeviceCommand, Event, HeartbeatRecord
 from cloud.service.db.upsert import insert_ignoring
 from cloud.service.live_relay import LiveSink
@@ -117,6 +118,7 @@ class Ingestor:
             if device.last_heartbeat_at == heartbeat.sent_at:
                 return  # the retained status, delivered again on (re)subscribe
             session.add(heartbeat_record(heartbeat, now))
+            device.score_history = fold_heartbeat(device.score_history, heartbeat)
             if device.last_heartbeat_at is None or heartbeat.sent_at > device.last_heartbeat_at:
                 apply_heartbeat(device, heartbeat, now)
             public = DevicePublic.model_validate(device)

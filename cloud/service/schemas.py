@@ -332,3 +332,51 @@ class PromotionResult(BaseModel):
     model: ModelVersionPublic
     announced_sites: list[str] | None = Field(description="None: not announced over MQTT")
     announce_error: str | None = None
+
+
+# -- sites: the learning phase -----------------------------------------------------------
+
+
+class CalibrateRequest(Request):
+    budget_per_week: float | None = Field(
+        None,
+        gt=0,
+        le=1000,
+        description="false alarms a room may raise a week (default: "
+        "the service's alert_budget_per_week)",
+    )
+    min_hours: float | None = Field(
+        None,
+        ge=0,
+        le=8760,
+        description="hours of scored video a room needs first (default: "
+        "the service's calibrate_min_hours)",
+    )
+
+
+class CalibrationPublic(Public):
+    id: int
+    device_id: str
+    at: datetime
+    by: str
+    threshold: float = Field(description="the fall threshold set (Thresholds.fall_enter)")
+    previous: float | None
+    budget_per_week: float
+    expected_per_week: float = Field(
+        description="the upper bound on alarms a week at that threshold, from the history"
+    )
+    reachable: bool = Field(description="false: even the highest threshold exceeds the budget")
+    windows: int
+    observed_s: float
+    command_id: uuid.UUID | None
+
+
+class RoomLearning(BaseModel):
+    device_id: str
+    name: str
+    threshold: float | None = Field(description="the fall threshold the device says it runs")
+    learning_since: datetime | None
+    observed_h: float = Field(description="hours of video whose fall scores were counted")
+    windows: int
+    false_alarms_7d: int = Field(description="alerts answered 'not a fall' in the last 7 days")
+    calibration: CalibrationPublic | None

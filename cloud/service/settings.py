@@ -86,6 +86,20 @@ class Settings(BaseSettings):
         description="a device silent this long (three of the agent's 10 s heartbeats) is "
         "offline and opens a device_offline alert",
     )
+    alert_budget_per_week: float = Field(
+        1.0,
+        gt=0,
+        le=1000,
+        description="the false alarms a room may raise a week: what calibrating a site "
+        "(POST /api/v1/sites/{site}/calibrate) sets each room's fall threshold to",
+    )
+    calibrate_min_hours: float = Field(
+        24.0,
+        ge=0,
+        le=8760,
+        description="a room is calibrated once its agents have scored this much video "
+        "(its learning phase); before that it keeps its threshold",
+    )
     dashboard_mute_max_s: int = Field(
         300,
         ge=10,

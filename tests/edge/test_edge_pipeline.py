@@ -275,6 +275,13 @@ def test_events_and_heartbeats_over_http_without_a_broker(
     assert busy.model_version == "test-1" and busy.camera_ok
     assert busy.fps_in > 5 and busy.latency_ms_p95 >= busy.latency_ms_p50 > 0
     assert busy.memory_mb > 10 and busy.uptime_s > 1
+    # The learning phase: the thresholds it runs, and its window fall scores (no video).
+    assert busy.thresholds == cfg.events.thresholds
+    last = [b for b in beats if b.status.value == "online"][-1]  # the last is its goodbye
+    assert last.fall_scores is not None and last.fall_scores_since is not None
+    assert 0 < sum(last.fall_scores) <= agent.stats.get("windows")  # each window once, at most
+    assert sum(last.fall_scores[10:]) == 0  # walking and sitting: none scored as a fall
+    assert busy.fall_scores is not None and sum(busy.fall_scores) <= sum(last.fall_scores)
 
 
 def test_cloud_mode_fetches_and_verifies_the_current_model(

@@ -11,11 +11,12 @@ from cloud.service.api.routes import (
     events,
     models,
     page,
+    sites,
     stream,
     tokens,
     training_jobs,
 )
 
 api_router = APIRouter()
-for module in (devices, events, alerts, clips, training_jobs, models, tokens, stream, page):
+for module in (devices, events, alerts, clips, training_jobs, models, tokens, stream, page, sites):
     api_router.include_router(module.router)

@@ -40,6 +40,7 @@ export class DeviceView {
     this.heartbeats = []; // payloads, oldest first
     this.heading = h("h1", { id: "heading-devices", tabindex: -1 });
     this.facts = h("div", { class: "device-facts" });
+    this.learning = h("section", { class: "learning", "aria-labelledby": "learning-title" });
     this.ranges = h("div", { class: "segmented", role: "group", "aria-label": "Period" });
     this.charts = h("div", { class: "charts" });
     this.status = h("p", { class: "muted", role: "status" });
@@ -47,6 +48,7 @@ export class DeviceView {
       h("p", {}, h("a", { href: "#/overview", text: "← All rooms" })),
       this.heading,
       this.facts,
+      this.learning,
       h("div", { class: "chart-head" }, h("h2", { text: "Health" }), this.ranges),
       this.status,
       this.charts,
@@ -63,7 +65,100 @@ export class DeviceView {
     this.heartbeats = [];
     this.renderFacts();
     this.renderRanges();
+    this.loadLearning();
     await this.load();
+  }
+
+  /** The room's learning phase (cloud/service/calibration.py): its threshold, how much it
+   * has seen, its last calibration and the false alarms it really had. */
+  async loadLearning(message = "") {
+    const device = this.ctx.store.devices.get(this.deviceId);
+    if (!device) return;
+    let room = null;
+    let error = "";
+    try {
+      const rooms = await this.ctx.api.get(`/sites/${encodeURIComponent(device.site)}/learning`);
+      room = rooms.find((r) => r.device_id === device.id) || null;
+    } catch (err) {
+      error = `Could not load the learning phase: ${err.message}`;
+    }
+    this.renderLearning(device, room, message || error);
+  }
+
+  renderLearning(device, room, message) {
+    const title = h("h2", { id: "learning-title", text: "Learning phase" });
+    if (!room) {
+      replaceChildren(this.learning, title, h("p", { class: "muted", text: message || "–" }));
+      return;
+    }
+    const cal = room.calibration;
+    const rows = [
+      [
+        h("abbr", { title: "events.thresholds.fall_enter", text: "Fall threshold" }),
+        room.threshold === null ? "–" : room.threshold.toFixed(2),
+      ],
+      [
+        "Seen so far",
+        room.learning_since
+          ? h(
+              "span",
+              {},
+              `${room.observed_h.toFixed(1)} h of video (${room.windows} windows) since `,
+              timeEl(room.learning_since),
+            )
+          : "Nothing yet: the device has not reported its scores",
+      ],
+      [
+        "Last calibrated",
+        cal
+          ? h(
+              "span",
+              { "data-field": "calibration" },
+              `to ${cal.threshold.toFixed(2)} for ${cal.budget_per_week} false alarm` +
+                `${cal.budget_per_week === 1 ? "" : "s"} a week (at most ` +
+                `${cal.expected_per_week.toFixed(1)} expected${cal.reachable ? "" : ": over budget even at the highest threshold"}), `,
+              timeEl(cal.at),
+              ` by ${cal.by}`,
+            )
+          : "Never: the room keeps the shipped threshold",
+      ],
+      ["False alarms, last 7 days", String(room.false_alarms_7d)],
+    ];
+    const parts = [
+      title,
+      h("dl", { class: "facts wide" }, rows.flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)])),
+    ];
+    if (this.ctx.role === "admin") {
+      const button = h("button", {
+        type: "button",
+        class: "secondary",
+        "data-action": "calibrate",
+        text: `Calibrate every room of ${device.site}`,
+        onclick: () => this.calibrate(device, button),
+      });
+      parts.push(h("p", {}, button));
+    }
+    if (message) parts.push(h("p", { class: "notice", role: "status", text: message }));
+    replaceChildren(this.learning, ...parts);
+  }
+
+  async calibrate(device, button) {
+    button.disabled = true;
+    button.textContent = "Calibrating…";
+    let message;
+    try {
+      const rooms = await this.ctx.api.post(
+        `/sites/${encodeURIComponent(device.site)}/calibrate`,
+        {},
+      );
+      const done = rooms.filter((r) => r.calibration).length;
+      message =
+        `Done: ${done} of the site's ${rooms.length} rooms have a calibrated threshold` +
+        (done < rooms.length ? "; the others are still learning." : ".");
+    } catch (err) {
+      message = `Could not calibrate: ${err.message}`;
+    }
+    await this.loadLearning(message);
   }
 
   async load() {

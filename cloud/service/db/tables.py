@@ -53,6 +53,8 @@ class Device(Base):
     last_heartbeat_at: Mapped[datetime | None]
     model_version: Mapped[str | None] = mapped_column(String(64))
     last_heartbeat: Mapped[dict[str, Any] | None]
+    # The learning phase: its window fall scores over every agent run (calibration.py).
+    score_history: Mapped[dict[str, Any] | None]
 
 
 class ApiToken(Base):
@@ -232,6 +234,26 @@ class Promotion(Base):
     promoted_at: Mapped[datetime]
     promoted_by: Mapped[str] = mapped_column(String(200))
     reason: Mapped[str] = mapped_column(Text)
+
+
+class Calibration(Base):
+    """A room's fall threshold set from its own history (calibration.py), and the
+    command that pushed it."""
+
+    __tablename__ = "calibrations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    device_id: Mapped[str] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime]
+    by: Mapped[str] = mapped_column(String(200))
+    threshold: Mapped[float] = mapped_column(Float)
+    previous: Mapped[float | None] = mapped_column(Float)
+    budget_per_week: Mapped[float] = mapped_column(Float)
+    expected_per_week: Mapped[float] = mapped_column(Float)
+    reachable: Mapped[bool] = mapped_column(Boolean)
+    windows: Mapped[int] = mapped_column(BigId)
+    observed_s: Mapped[float] = mapped_column(Float)
+    command_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
 
 
 class HeartbeatRecord(Base):

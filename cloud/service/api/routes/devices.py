@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, status
@@ -16,6 +15,7 @@ from cloud.service.api.deps import (
     SessionDep,
     invalid_input,
 )
+from cloud.service.commands import send_command
 from cloud.service.db.tables import Device, DeviceCommand, HeartbeatRecord
 from cloud.service.devices import (
     DeviceExists,
@@ -34,8 +34,7 @@ from cloud.service.schemas import (
     DeviceRegistered,
     HeartbeatPublic,
 )
-from shared.messages import Command, Heartbeat, Id, UtcDatetime, utc_now
-from shared.topics import device_topic
+from shared.messages import Heartbeat, Id, UtcDatetime, utc_now
 
 router = APIRouter(prefix="/devices", tags=["devices"])
 
@@ -129,7 +128,7 @@ def list_commands(
 
 
 @router.post("/{device_id}/commands", status_code=status.HTTP_202_ACCEPTED)
-def send_command(
+def send_device_command(
     device_id: Id,
     body: CommandCreate,
     session: SessionDep,
@@ -141,32 +140,14 @@ def send_command(
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "no MQTT broker configured")
     try:
         device = get_device(session, device_id)
-        command = Command(
-            command_id=uuid.uuid4(),
-            device_id=device.id,
-            site=device.site,
-            kind=body.kind,
-            model_version=body.model_version,
-            thresholds=body.thresholds,
-            issued_at=utc_now(),
-        )
+        row = send_command(
+            session, services.publisher, services.settings.mqtt_topic_root, device, body.kind,
+            admin.name, thresholds=body.thresholds, model_version=body.model_version,
+        )  # fmt: skip
     except DeviceNotFound as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
     except ValueError as exc:
         raise invalid_input(("body",), str(exc)) from None
-    row = DeviceCommand(
-        id=command.command_id,
-        device_id=device.id,
-        kind=command.kind.value,
-        payload=command.model_dump(mode="json"),
-        issued_at=command.issued_at,
-        issued_by=admin.name,
-    )
-    session.add(row)
-    session.commit()
-    topic = device_topic(device.site, device.id, "cmd", services.settings.mqtt_topic_root)
-    try:
-        services.publisher.publish(topic, command.model_dump_json().encode())
     except PublishError as exc:
         raise HTTPException(status.HTTP_502_BAD_GATEWAY, str(exc)) from None
     return CommandPublic.model_validate(row)

@@ -9,6 +9,9 @@ A fall now opens its alert as `possible` (a warning) and the edge either confirm
 episode stands; alerts from before this revision, and those of one stage, have none.
 Events keep the stage they carried and when the edge decided it (`stage`, `stage_at`).
 `alerts.outcome` is the answer to "What happened?" given when acknowledging.
+
+The learning phase: `devices.score_history` keeps each room's window fall scores, and
+`calibrations` each threshold set from them.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from cloud.service.db.types import UtcDateTime
+from cloud.service.db.types import BigId, UtcDateTime
 
 revision = "0003"
 down_revision = "0002"
@@ -25,6 +28,26 @@ depends_on = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("devices", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("score_history", sa.JSON(), nullable=True))
+    op.create_table(
+        "calibrations",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("device_id", sa.String(length=64), nullable=False),
+        sa.Column("at", UtcDateTime(), nullable=False),
+        sa.Column("by", sa.String(length=200), nullable=False),
+        sa.Column("threshold", sa.Float(), nullable=False),
+        sa.Column("previous", sa.Float(), nullable=True),
+        sa.Column("budget_per_week", sa.Float(), nullable=False),
+        sa.Column("expected_per_week", sa.Float(), nullable=False),
+        sa.Column("reachable", sa.Boolean(), nullable=False),
+        sa.Column("windows", BigId, nullable=False),
+        sa.Column("observed_s", sa.Float(), nullable=False),
+        sa.Column("command_id", sa.Uuid(), nullable=True),
+        sa.ForeignKeyConstraint(["device_id"], ["devices.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    op.create_index("ix_calibrations_device_id", "calibrations", ["device_id"])
     with op.batch_alter_table("events", schema=None) as batch_op:
         batch_op.add_column(sa.Column("stage", sa.String(length=16), nullable=True))
         batch_op.add_column(sa.Column("stage_at", UtcDateTime(), nullable=True))
@@ -35,6 +58,10 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_calibrations_device_id", table_name="calibrations")
+    op.drop_table("calibrations")
+    with op.batch_alter_table("devices", schema=None) as batch_op:
+        batch_op.drop_column("score_history")
     with op.batch_alter_table("alerts", schema=None) as batch_op:
         batch_op.drop_column("outcome")
         batch_op.drop_column("confirmed_at")
