@@ -380,3 +380,25 @@ class RoomLearning(BaseModel):
     windows: int
     false_alarms_7d: int = Field(description="alerts answered 'not a fall' in the last 7 days")
     calibration: CalibrationPublic | None
+
+
+# -- reports -----------------------------------------------------------------------------
+
+
+class RoomReportPublic(BaseModel):
+    """One room over the period (cloud/service/reports.py says what each figure counts)."""
+
+    device_id: str
+    site: str
+    room: str
+    possible_falls: int = Field(description="two-stage falls (each starts possible)")
+    got_up: int = Field(description="possible falls that recovered before the alarm")
+    falls: int = Field(description="fall alarms: confirmed, or one-stage critical")
+    long_lies: int
+    real_falls: int = Field(description="answered 'real fall'")
+    false_alarms: int = Field(description="answered 'not a fall'")
+    unanswered: int = Field(description="alarms not acknowledged yet")
+    ack_p50_s: float | None = Field(description="median time to acknowledge an alarm")
+    ack_p90_s: float | None
+    on_floor_median_s: float | None
+    on_floor_max_s: float | None

@@ -11,6 +11,7 @@ from cloud.service.api.routes import (
     events,
     models,
     page,
+    reports,
     sites,
     stream,
     tokens,
@@ -18,5 +19,18 @@ from cloud.service.api.routes import (
 )
 
 api_router = APIRouter()
-for module in (devices, events, alerts, clips, training_jobs, models, tokens, stream, page, sites):
+ROUTERS = (
+    devices,
+    events,
+    alerts,
+    clips,
+    training_jobs,
+    models,
+    tokens,
+    stream,
+    page,
+    sites,
+    reports,
+)
+for module in ROUTERS:
     api_router.include_router(module.router)

@@ -8,6 +8,7 @@ import { LabellingView } from "./labelling.js";
 import { LiveStream } from "./live.js";
 import { ModelsView } from "./models.js";
 import { OverviewView } from "./overview.js";
+import { ReportsView } from "./reports.js";
 import { Alarm } from "./sound.js";
 import { Store } from "./store.js";
 import { TimelineView } from "./timeline.js";
@@ -22,6 +23,7 @@ const VIEWS = [
   { name: "timeline", title: "Live timeline", View: TimelineView },
   { name: "devices", title: "Device", View: DeviceView, hiddenInNav: true, ownHeading: true },
   { name: "labelling", title: "Labelling", View: LabellingView },
+  { name: "reports", title: "Reports", View: ReportsView },
   { name: "models", title: "Models and training", View: ModelsView, adminOnly: true },
 ];
 

@@ -117,3 +117,40 @@ export function lineChart({ id, title, unit = "", digits = 1, series, from, to }
   );
   return figure;
 }
+
+/**
+ * A <figure> of grouped horizontal bars, one group per row (a room), one bar per series:
+ * rows: [{label, values: [number, ...]}]; series: [name, ...] in the order of values.
+ */
+export function barChart({ id, title, series, rows }) {
+  const width = 420; // narrower than a line chart: its labels stay legible on a phone
+  const rowH = 16 + 14 * series.length + 8; // the room's name above its bars
+  const height = M.top + rowH * Math.max(rows.length, 1);
+  const left = 8;
+  const max = niceMax(Math.max(0, ...rows.flatMap((r) => r.values)));
+  const x = (v) => left + (v / max) * (width - left - M.right - 30);
+  const svg = s("svg", {
+    viewBox: `0 0 ${width} ${height}`,
+    role: "img",
+    "aria-label": `${title}: ${rows.map((r) => `${r.label} ${r.values.join("/")}`).join("; ")}`,
+  });
+  rows.forEach((row, i) => {
+    const top = M.top + i * rowH;
+    svg.append(s("text", { x: left, y: top + 10, class: "axis" }, row.label));
+    row.values.forEach((value, k) => {
+      const y = top + 16 + k * 14;
+      const bar = { x: left, y, width: Math.max(x(value) - left, 1), height: 11 };
+      svg.append(s("rect", { ...bar, fill: SERIES_COLOURS[k % SERIES_COLOURS.length] }));
+      svg.append(s("text", { x: x(value) + 4, y: y + 10, class: "axis" }, String(value)));
+    });
+  });
+  const legend = h(
+    "ul",
+    { class: "legend" },
+    series.map((name, k) =>
+      h("li", {}, h("span", { class: "swatch", style: { background: SERIES_COLOURS[k] } }), name),
+    ),
+  );
+  const caption = h("figcaption", {}, h("strong", { text: title }));
+  return h("figure", { class: "chart", id }, caption, svg, legend);
+}
