@@ -1,11 +1,15 @@
 """Escalation: an alert nobody acknowledges in time escalates, on every dashboard always
-and to a webhook when one is configured.
+and to a webhook when one is configured; still unanswered, it goes on to the on-call
+contact (stage 3).
 
 After `alert_escalate_after_s` the alert is marked escalated (`escalated_at`): every
 signed-in dashboard shows it so and rings louder, and a `dashboard` escalation is
 recorded. With a webhook, the escalation is POSTed to it too (site, room, what happened,
 how long ago, a link), with retries; each delivery is recorded (`webhook`), and a failed
-one is tried again one escalation period later. An alert is claimed with a conditional
+one is tried again one escalation period later. Stage 3: an escalated alert still
+unanswered `oncall.after_s` later is POSTed to the on-call channel (`alert_oncall_url`: a
+paging or SMS gateway's webhook), recorded as `oncall`, retried the same way until it is
+taken (`oncall_at`). An alert is claimed with a conditional
 UPDATE before anything is done, so two escalators (two processes) never both act on it.
 """
 
@@ -30,6 +34,7 @@ from shared.labels import is_fall_label
 from shared.messages import utc_now
 
 log = logging.getLogger(__name__)
+WEBHOOK, ONCALL = "webhook", "oncall"  # the escalation channels that POST
 
 
 @dataclass(frozen=True)
@@ -41,12 +46,19 @@ class WebhookConfig:
 
 
 @dataclass(frozen=True)
+class OncallConfig:
+    after_s: float  # escalated and still unanswered this long: the on-call contact
+    webhook: WebhookConfig
+
+
+@dataclass(frozen=True)
 class EscalationConfig:
     after_s: float  # unacknowledged this long: escalated
     check_s: float  # how often to look
     public_base_url: str  # the dashboard's address, for the link in the webhook
     webhook: WebhookConfig | None = None
     offline_after_s: float | None = None  # watch for rooms gone dark (device_watch.py)
+    oncall: OncallConfig | None = None
 
 
 @dataclass(frozen=True)
@@ -134,7 +146,30 @@ class AlertEscalator(threading.Thread):
                 if self._claim_retry(alert_id, utc_now()):
                     self._notify(client, alert_id, self.cfg.webhook)
                     self._publish(alert_id)
+        if self.cfg.oncall is not None:
+            for alert_id in self._oncall_due(self.cfg.oncall, utc_now()):
+                if self._claim_where(
+                    alert_id, self._oncall_conditions(self.cfg.oncall, utc_now()),
+                    oncall_attempted_at=utc_now(),
+                ):  # fmt: skip
+                    self._notify(client, alert_id, self.cfg.oncall.webhook, ONCALL)
+                    self._publish(alert_id)
         return count
+
+    def _oncall_conditions(self, oncall: OncallConfig, now: datetime) -> list[ColumnElement[bool]]:
+        """Escalated `after_s` ago, still unanswered, not taken by the on-call channel, and
+        not tried within `after_s`."""
+        cutoff = now - timedelta(seconds=oncall.after_s)
+        return [
+            Alert.acknowledged_at.is_(None),
+            Alert.escalated_at.is_not(None),
+            Alert.escalated_at < cutoff,
+            Alert.oncall_at.is_(None),
+            or_(Alert.oncall_attempted_at.is_(None), Alert.oncall_attempted_at < cutoff),
+        ]
+
+    def _oncall_due(self, oncall: OncallConfig, now: datetime) -> list[int]:
+        return self._ids_where(*self._oncall_conditions(oncall, now))
 
     def _cutoff(self, now: datetime) -> datetime:
         return now - timedelta(seconds=self.cfg.after_s)
@@ -190,21 +225,29 @@ class AlertEscalator(threading.Thread):
             )
             return result.rowcount == 1  # type: ignore[attr-defined]
 
-    def _notify(self, client: httpx.Client, alert_id: int, webhook: WebhookConfig) -> None:
+    def _notify(
+        self, client: httpx.Client, alert_id: int, webhook: WebhookConfig, channel: str = WEBHOOK
+    ) -> None:
+        """POST the alert on `channel` (the escalation webhook, or the on-call contact),
+        record how it went, and mark it taken when it was."""
         with self.sessions.begin() as session:
             row = session.get(Alert, alert_id)
             if row is None:
                 return
-            row.escalation_attempted_at = utc_now()
-            payload = webhook_payload(session, row, self.cfg.public_base_url, utc_now())
+            if channel == WEBHOOK:
+                row.escalation_attempted_at = utc_now()
+            payload = webhook_payload(session, row, self.cfg.public_base_url, utc_now(), channel)
         delivery = post_with_retries(client, webhook, payload, self.stop)
-        self._record(alert_id, "webhook", webhook.url, delivery)
+        self._record(alert_id, channel, webhook.url, delivery)
         if delivery.ok:
             with self.sessions.begin() as session:
                 row = session.get(Alert, alert_id)
-                if row is not None:
+                if row is not None and channel == WEBHOOK:
                     row.notified_at = utc_now()
-        self.metrics.escalations.inc(result="sent" if delivery.ok else "failed")
+                elif row is not None:
+                    row.oncall_at = utc_now()
+        result = "sent" if delivery.ok else "failed"
+        self.metrics.escalations.inc(result=result if channel == WEBHOOK else f"oncall_{result}")
 
     def _record(self, alert_id: int, channel: str, url: str | None, delivery: Delivery) -> None:
         with self.sessions.begin() as session:
@@ -230,7 +273,9 @@ class AlertEscalator(threading.Thread):
         self.hub.publish("alert", public.model_dump(mode="json"))
 
 
-def webhook_payload(session: Session, alert: Alert, base_url: str, now: datetime) -> dict:
+def webhook_payload(
+    session: Session, alert: Alert, base_url: str, now: datetime, channel: str = WEBHOOK
+) -> dict:
     """What the on-call side needs to act without opening anything: where, what, how long
     ago, and a link to the alert (the full alert beside it, for machines)."""
     device = session.get(Device, alert.device_id)
@@ -241,7 +286,8 @@ def webhook_payload(session: Session, alert: Alert, base_url: str, now: datetime
     on_floor = max(0.0, ((alert.ended_at or now) - alert.started_at).total_seconds())
     floor_text = f", on the floor for {round(on_floor)} s" if fall and not alert.ended_at else ""
     return {
-        "kind": "vigil.alert.escalated",
+        "kind": "vigil.alert.oncall" if channel == ONCALL else "vigil.alert.escalated",
+        "escalation": "stage 3: the on-call contact" if channel == ONCALL else "stage 2",
         "site": alert.site,
         "room": room,
         "device_id": alert.device_id,

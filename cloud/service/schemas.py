@@ -189,6 +189,9 @@ class AlertPublic(Public):
     notified_at: datetime | None = Field(
         None, description="when the webhook took the escalation; None without one"
     )
+    oncall_at: datetime | None = Field(
+        None, description="stage 3: when the on-call contact took the alert; None until then"
+    )
 
 
 class AlertAcknowledge(Request):
@@ -204,7 +207,7 @@ class EscalationPublic(Public):
     id: int
     alert_id: int
     attempted_at: datetime
-    channel: Literal["dashboard", "webhook"]
+    channel: Literal["dashboard", "webhook", "oncall"]
     url: str | None = Field(description="the webhook's URL; None for the dashboard")
     attempts: int
     ok: bool

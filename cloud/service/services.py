@@ -16,7 +16,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from cloud.service.announce import ModelAnnouncer
 from cloud.service.db.session import make_engine, migrate, session_factory
-from cloud.service.escalation import AlertEscalator, EscalationConfig, WebhookConfig
+from cloud.service.escalation import (
+    AlertEscalator,
+    EscalationConfig,
+    OncallConfig,
+    WebhookConfig,
+)
 from cloud.service.ingest import Ingestor
 from cloud.service.live import LiveHub
 from cloud.service.live_relay import LiveSink, PgListener, PgNotifySink
@@ -76,6 +81,11 @@ class Services:
                 log.warning(
                     "VIGIL_ALERT_WEBHOOK_URL is not set: an unanswered alert escalates on the "
                     "dashboards only, and nobody away from a screen is told"
+                )
+            if self.settings.alert_oncall_url is None:
+                log.warning(
+                    "VIGIL_ALERT_ONCALL_URL is not set: an alert still unanswered after its "
+                    "escalation reaches no on-call contact (no stage 3)"
                 )
             self._start_thread(
                 AlertEscalator(
@@ -172,10 +182,22 @@ def escalation_config(settings: Settings) -> EscalationConfig:
             backoff_s=settings.alert_webhook_backoff_s,
             timeout_s=settings.alert_webhook_timeout_s,
         )
+    oncall = None
+    if settings.alert_oncall_url is not None:
+        oncall = OncallConfig(
+            after_s=settings.alert_oncall_after_s,
+            webhook=WebhookConfig(
+                url=settings.alert_oncall_url,
+                retries=settings.alert_webhook_retries,
+                backoff_s=settings.alert_webhook_backoff_s,
+                timeout_s=settings.alert_webhook_timeout_s,
+            ),
+        )
     return EscalationConfig(
         after_s=settings.alert_escalate_after_s,
         check_s=settings.alert_check_s,
         public_base_url=settings.public_base_url,
         webhook=webhook,
         offline_after_s=settings.device_offline_after_s,
+        oncall=oncall,
     )

@@ -79,6 +79,14 @@ class Settings(BaseSettings):
         None, description="escalations are POSTed here too; none: the dashboards only"
     )
     alert_webhook_retries: int = Field(3, ge=0, le=10, description="retries per escalation")
+    alert_oncall_url: str | None = Field(
+        None,
+        description="stage 3: an escalated alert still unanswered alert_oncall_after_s later "
+        "is POSTed here (a paging or SMS gateway's webhook); none: no stage 3",
+    )
+    alert_oncall_after_s: float = Field(
+        120.0, gt=0, description="stage 3 comes this long after the escalation (4 min in all)"
+    )
     device_offline_after_s: float = Field(
         30.0,
         ge=5,

@@ -19,6 +19,7 @@ from tests.kit.browser import (
     viewer_token,
 )
 from tests.kit.factories import make_event
+from tests.kit.service import start_webhook
 
 
 @pytest.mark.parametrize("own_service", [{"alert_escalate_after_s": 2.0}], indirect=True)
@@ -56,3 +57,44 @@ def test_an_unanswered_fall_escalates_on_the_dashboard_and_ends_a_mute(
         alert = client.get("/api/v1/alerts", params={"state": "acknowledged"}).json()[0]
         detail = client.get(f"/api/v1/alerts/{alert['id']}").json()
     assert [(e["channel"], e["ok"]) for e in detail["escalations"]] == [("dashboard", True)]
+
+
+ONCALL, _ONCALL_SERVER = start_webhook()  # takes each alert's second POST (the first fails)
+
+
+@pytest.mark.parametrize(
+    "own_service",
+    [{"alert_escalate_after_s": 1.0, "alert_oncall_url": ONCALL.url, "alert_oncall_after_s": 1.0}],
+    indirect=True,
+)
+def test_still_unanswered_after_its_escalation_a_fall_goes_to_the_oncall_contact(
+    page: Any, own_service: Dashboard, mqtt_url: str
+) -> None:
+    server = own_service.server
+    room = register_room(server, "Room 6 – Mr Ortiz")
+    token, _ = viewer_token(server)
+    sign_in(page, own_service, token)
+    publish_over_mqtt(mqtt_url, server, room, "events",
+                      make_event(room, action="falling", severity="critical"))  # fmt: skip
+    banner = page.locator(".banner", has_text="Room 6")
+    expect(banner.locator(".escalated-line")).to_contain_text(
+        "The on-call contact was called at", timeout=15_000
+    )
+    snap(page, "alert-oncall")
+    (call,) = [b for b in ONCALL.received if b["alert"]["device_id"] == room.id]
+    assert call["kind"] == "vigil.alert.oncall" and call["room"] == "Room 6 – Mr Ortiz"
+    banner.get_by_role("button", name="Acknowledge").click()
+    page.get_by_role("dialog", name="What happened?").get_by_role(
+        "button", name="Real fall"
+    ).click()
+    page.get_by_role("link", name="Alerts").click()
+    row = page.locator("table.acknowledged tbody tr", has_text="Room 6")
+    expect(row.locator(".escalated-at")).to_contain_text("; on call at")
+    with server.client(server.admin) as client:
+        alert = client.get("/api/v1/alerts", params={"state": "acknowledged"}).json()[0]
+        detail = client.get(f"/api/v1/alerts/{alert['id']}").json()
+    # The on-call POST failed once and its retry went through: one delivery, two attempts.
+    assert [(e["channel"], e["ok"], e["attempts"]) for e in detail["escalations"]] == [
+        ("dashboard", True, 1),
+        ("oncall", True, 2),
+    ]

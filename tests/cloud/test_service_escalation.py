@@ -18,7 +18,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from cloud.service.db.session import make_engine, migrate, session_factory
 from cloud.service.db.tables import Alert, AlertEscalation, Device
 from cloud.service.device_watch import Changes, watch_devices
-from cloud.service.escalation import AlertEscalator, EscalationConfig, WebhookConfig
+from cloud.service.escalation import (
+    AlertEscalator,
+    EscalationConfig,
+    OncallConfig,
+    WebhookConfig,
+)
 from cloud.service.metrics import ServiceMetrics
 from shared.messages import utc_now
 from tests.kit.service import start_webhook
@@ -117,6 +122,56 @@ def test_a_failed_webhook_is_tried_again_one_period_later(sessions: sessionmaker
         )
         assert body["link"] == "https://vigil.example/#/alerts"
         assert body["unanswered_s"] >= 180
+    finally:
+        server.shutdown()
+
+
+def test_an_escalated_alert_still_unanswered_goes_on_to_the_oncall_contact(
+    sessions: sessionmaker[Session],
+) -> None:
+    hook, server = start_webhook()  # fails each alert's first POST, takes the next
+    try:
+        oncall = OncallConfig(60, WebhookConfig(url=hook.url, retries=0, backoff_s=0, timeout_s=5))
+        cfg = EscalationConfig(after_s=120, check_s=1, public_base_url="https://vigil.example",
+                               oncall=oncall)  # fmt: skip
+        esc = AlertEscalator(sessions, cfg, Stream(), ServiceMetrics(), threading.Event())
+        alert_id = open_alert(sessions, minutes_ago=3)
+        answered = open_alert(sessions, minutes_ago=3)
+
+        def back(column: str, seconds: float, *ids: int) -> None:
+            with sessions.begin() as session:
+                for one in ids:
+                    row = session.get(Alert, one)
+                    assert row is not None
+                    setattr(row, column, getattr(row, column) - timedelta(seconds=seconds))
+
+        with httpx.Client() as client:
+            assert esc.escalate_due(client) == 2  # stage 2: the dashboards
+            assert steps(sessions, alert_id) == [("dashboard", True)]  # stage 3 not due yet
+            with sessions.begin() as session:
+                row = session.get(Alert, answered)
+                assert row is not None
+                row.acknowledged_at, row.acknowledged_by = utc_now(), "nurse"
+            back("escalated_at", 61, alert_id, answered)
+            esc.escalate_due(client)  # stage 3: the on-call contact (its first POST fails)
+            assert steps(sessions, alert_id) == [("dashboard", True), ("oncall", False)]
+            esc.escalate_due(client)  # too soon to call again
+            assert len(steps(sessions, alert_id)) == 2
+            back("oncall_attempted_at", 61, alert_id)
+            esc.escalate_due(client)
+        assert steps(sessions, alert_id) == [
+            ("dashboard", True),
+            ("oncall", False),
+            ("oncall", True),
+        ]
+        assert steps(sessions, answered) == [("dashboard", True)]  # answered: nobody is called
+        with sessions() as session:
+            row = session.get(Alert, alert_id)
+            assert row is not None and row.oncall_at is not None and row.notified_at is None
+        (body,) = hook.received
+        assert body["kind"] == "vigil.alert.oncall" and body["room"] == "Room 3 – Mr Brown"
+        assert body["escalation"] == "stage 3: the on-call contact"
+        assert body["on_floor_s"] >= 180
     finally:
         server.shutdown()
 

@@ -98,7 +98,10 @@ export class AlertBanners {
   showEscalation(card, alert) {
     const line = card.querySelector(".escalated-line");
     const escalated = Boolean(alert.escalated_at);
-    if (card.classList.contains("escalated") === escalated) return;
+    const state = `${escalated}|${Boolean(alert.oncall_at)}`;
+    if (card.dataset.escalation === state) return;
+    const fresh = escalated && !card.classList.contains("escalated");
+    card.dataset.escalation = state;
     card.classList.toggle("escalated", escalated);
     line.hidden = !escalated;
     if (escalated) {
@@ -107,7 +110,12 @@ export class AlertBanners {
         h("strong", { text: "Escalated: " }),
         timeEl(alert.opened_at, { ago: true, prefix: "nobody has answered for ", suffix: "" }),
         ". Go now, or call for help.",
+        alert.oncall_at
+          ? h("span", {}, " The on-call contact was called at ", timeEl(alert.oncall_at), ".")
+          : null,
       );
+    }
+    if (fresh) {
       this.ctx.announce(
         `Escalated: ${alertTitle(alert.action, alert.stage)} in ${this.ctx.store.roomName(alert.device_id)}`,
       );
@@ -414,7 +422,12 @@ export class AlertsView {
         "td",
         { class: "escalated-at" },
         alert.escalated_at
-          ? timeEl(alert.escalated_at, { prefix: "yes, at " })
+          ? h(
+              "span",
+              {},
+              timeEl(alert.escalated_at, { prefix: "yes, at " }),
+              alert.oncall_at ? timeEl(alert.oncall_at, { prefix: "; on call at " }) : null,
+            )
           : h("span", { text: "no" }),
       ),
       h("td", { class: "outcome", text: OUTCOME_TEXT[alert.outcome] || "–" }),

@@ -120,6 +120,8 @@ class Alert(Base):
     escalated_at: Mapped[datetime | None]  # nobody answered in time: louder, everywhere
     escalation_attempted_at: Mapped[datetime | None]  # the webhook's last try
     notified_at: Mapped[datetime | None]  # the webhook took the escalation
+    oncall_attempted_at: Mapped[datetime | None]  # stage 3: the on-call channel's last try
+    oncall_at: Mapped[datetime | None]  # the on-call channel took it
     # A two-stage fall (shared.messages.FallStage): possible, confirmed or recovered, as the
     # edge decided; None for an alert of one stage (older agents, long lies, dark rooms).
     stage: Mapped[str | None] = mapped_column(String(16))
@@ -129,7 +131,8 @@ class Alert(Base):
 
 class AlertEscalation(Base):
     """One step of an overdue alert's escalation on one channel, with how it went:
-    `dashboard` (every signed-in screen shows it escalated and rings louder) or `webhook`."""
+    `dashboard` (every signed-in screen shows it escalated and rings louder), `webhook`, or
+    `oncall` (stage 3: the on-call contact)."""
 
     __tablename__ = "alert_escalations"
 

@@ -10,6 +10,9 @@ episode stands; alerts from before this revision, and those of one stage, have n
 Events keep the stage they carried and when the edge decided it (`stage`, `stage_at`).
 `alerts.outcome` is the answer to "What happened?" given when acknowledging.
 
+Escalation stage 3: `alerts.oncall_at` is when the on-call contact took an alert still
+unanswered after its escalation (`oncall_attempted_at`: the last try).
+
 The learning phase: `devices.score_history` keeps each room's window fall scores, and
 `calibrations` each threshold set from them.
 """
@@ -55,6 +58,8 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("stage", sa.String(length=16), nullable=True))
         batch_op.add_column(sa.Column("confirmed_at", UtcDateTime(), nullable=True))
         batch_op.add_column(sa.Column("outcome", sa.String(length=16), nullable=True))
+        batch_op.add_column(sa.Column("oncall_attempted_at", UtcDateTime(), nullable=True))
+        batch_op.add_column(sa.Column("oncall_at", UtcDateTime(), nullable=True))
 
 
 def downgrade() -> None:
@@ -63,6 +68,8 @@ def downgrade() -> None:
     with op.batch_alter_table("devices", schema=None) as batch_op:
         batch_op.drop_column("score_history")
     with op.batch_alter_table("alerts", schema=None) as batch_op:
+        batch_op.drop_column("oncall_at")
+        batch_op.drop_column("oncall_attempted_at")
         batch_op.drop_column("outcome")
         batch_op.drop_column("confirmed_at")
         batch_op.drop_column("stage")
