@@ -172,6 +172,7 @@ class Agent:
                 .model_dump_json()
                 .encode()
             ),
+            on_refused=self.stats.error,
         )
 
     def _build_pipeline(self, printer: TextIO | None) -> None:

@@ -50,7 +50,9 @@ class MqttTransport:
         status_topic: str,
         online_payload: Callable[[], bytes],
         offline_payload: Callable[[], bytes],
+        on_refused: Callable[[str], None] | None = None,
     ) -> None:
+        self.on_refused = on_refused  # told each time the broker refuses (the heartbeat says so)
         self.config = config
         self.address = address  # logged as `address`: it prints without the password
         self.status_topic = status_topic
@@ -121,6 +123,8 @@ class MqttTransport:
     ) -> None:
         if reason.is_failure:
             log.warning("broker %s refused the connection: %s", self.address, reason)
+            if self.on_refused is not None:
+                self.on_refused(f"MQTT broker {self.address} refused the connection: {reason}")
             return
         log.info("connected to %s", self.address)
         client.publish(self.status_topic, self.online_payload(), qos=1, retain=True)

@@ -274,6 +274,31 @@ def test_broker_credentials_come_from_the_environment(
         broker.stop()
 
 
+def test_a_broker_that_refuses_the_device_is_named_in_its_heartbeat_over_http(
+    tmp_path: Path, model_file: Path, cloud: CloudStub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    broker = Mosquitto(tmp_path, users={"cam1": "right-pass"}).start()
+    try:
+        monkeypatch.setenv("VIGIL_MQTT_PASSWORD", "revoked-pass")
+        video = colour_video(tmp_path / "v.mp4", [("walking", 3.0)])
+        cfg = load_settings(
+            None, site="s1", device_id="dev1", data_dir=tmp_path / "data", cloud_url=cloud.url,
+            mqtt={"url": broker.url, "username": "cam1", "reconnect_min_s": 1},
+            heartbeat={"interval_s": 0.3}, capture={"realtime": True},
+        )  # fmt: skip
+        Agent(cfg, str(video), model_file).run(max_seconds=60)
+    finally:
+        broker.stop()
+    beats = [
+        Heartbeat.model_validate_json(r.body)
+        for r in cloud.posted("/api/v1/devices/dev1/heartbeat")
+    ]
+    said = [b.last_error for b in beats if b.last_error]
+    assert said, "no heartbeat said why MQTT is down"
+    assert "refused the connection" in said[-1] and "authori" in said[-1].lower()
+    assert "revoked-pass" not in said[-1]  # the address prints without the password
+
+
 def test_without_a_broker_the_agent_says_offline_over_http_when_it_stops(
     tmp_path: Path, model_file: Path, cloud: CloudStub
 ) -> None:
