@@ -99,6 +99,18 @@ def test_an_mqtt_event_reaches_the_timeline_within_2_s(
     )
     assert ids.index(late["event_id"]) > ids.index(walking["event_id"])
     snap(page, "timeline")
+    # On a phone the table becomes a list: one card a row, each cell saying what it is.
+    page.set_viewport_size({"width": 390, "height": 844})
+    expect(page.locator("table.timeline thead")).to_be_hidden()
+    card = page.locator(f'tr[data-event-id="{ended["event_id"]}"]')
+    box = card.bounding_box()
+    assert box is not None and box["width"] <= 390, box  # no column cut off the screen
+    # The cells' labels are CSS (::before): they are in what a screen reader reads out.
+    expect(card).to_have_accessible_name(
+        re.compile(r"Room: Room 12 – Mrs Ada Lovelace .*Phase: Ended \(from ")
+    )
+    snap(page, "timeline-phone")
+    page.set_viewport_size({"width": 1024, "height": 768})
 
     page.get_by_role("link", name="Overview").click()
     tile = page.locator(".tile", has_text="Room 12")

@@ -3,6 +3,14 @@
 
 import { h, humanise, percent, replaceChildren, timeEl } from "./dom.js";
 
+// A two-stage fall's events (edge/events.py): what each stage means to a carer.
+const STAGE_PHASE = {
+  "start possible": "Possible fall",
+  "update confirmed": "Confirmed: still down",
+  "start confirmed": "Confirmed: still down",
+  "end recovered": "Got up",
+};
+
 const ROWS_SHOWN = 200;
 
 /** When an event happened: an end when the action ended, an update when it was sent (its
@@ -129,22 +137,25 @@ export class TimelineView {
     return h(
       "tr",
       { "data-event-id": event.event_id, class: fresh ? "fresh" : null },
-      h("td", {}, timeEl(eventTime(event))),
-      h("td", { text: this.ctx.store.roomName(event.device_id) }),
-      h("td", { class: "action", text: humanise(event.action) }),
+      // data-label: on a phone each row is a small card whose cells say what they are.
+      h("td", { "data-label": "Time" }, timeEl(eventTime(event))),
+      h("td", { "data-label": "Room", text: this.ctx.store.roomName(event.device_id) }),
+      h("td", { class: "action", "data-label": "Action", text: humanise(event.action) }),
       h(
         "td",
-        {},
-        { start: "Started", update: "Ongoing", end: "Ended" }[event.type] || event.type,
+        { "data-label": "Phase" },
+        STAGE_PHASE[`${event.type} ${event.stage}`] ||
+          { start: "Started", update: "Ongoing", end: "Ended" }[event.type] ||
+          event.type,
         // An end row says when its action began too: "Ended" alone hides how long it lasted.
         event.type === "end" ? h("span", { class: "since" }, " (from ", timeEl(event.started_at), ")") : null,
       ),
       h(
         "td",
-        {},
+        { "data-label": "Severity" },
         h("span", { class: `severity ${event.severity}`, text: humanise(event.severity) }),
       ),
-      h("td", { text: percent(event.confidence) }),
+      h("td", { "data-label": "Confidence", text: percent(event.confidence) }),
     );
   }
 }
