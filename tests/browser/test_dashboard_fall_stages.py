@@ -43,8 +43,8 @@ def test_a_possible_fall_is_confirmed_and_another_recovers(
     server = dashboard.server
     acknowledge_all(server)
     page.set_viewport_size(SIZES[size])
-    fell_room = register_room(server, f"Room 8 – Mrs Green ({size})")
-    bent_room = register_room(server, f"Room 9 – Mr Hill ({size})")
+    fell_room = register_room(server, f"Room 18 – Mrs Green ({size})")
+    bent_room = register_room(server, f"Room 19 – Mr Hill ({size})")
     token, _ = viewer_token(server)
     sign_in(page, dashboard, token)
 
@@ -52,13 +52,13 @@ def test_a_possible_fall_is_confirmed_and_another_recovers(
     publish_over_mqtt(
         mqtt_url, server, fell_room, "events", stage(fell_room, "start", "possible", fell, 0, 1)
     )
-    banner = page.locator(".banner", has_text=f"Room 8 – Mrs Green ({size})")
+    banner = page.locator(".banner", has_text=f"Room 18 – Mrs Green ({size})")
     expect(banner.get_by_role("heading")).to_have_text(
-        f"Possible fall – Room 8 – Mrs Green ({size})"
+        f"Possible fall – Room 18 – Mrs Green ({size})"
     )
     expect(banner).to_have_class(re.compile(r"\bwarning\b"))  # amber: a chime, no siren
     expect(banner).to_contain_text("Checking whether they get up")
-    tile = page.locator(".tile", has_text=f"Room 8 – Mrs Green ({size})")
+    tile = page.locator(".tile", has_text=f"Room 18 – Mrs Green ({size})")
     expect(tile.locator(".activity")).to_have_text("Possible fall: checking")
     expect(page.locator(".alarm-line")).to_contain_text("soft chime")
     snap(page, f"fall-possible-{size}")
@@ -69,7 +69,7 @@ def test_a_possible_fall_is_confirmed_and_another_recovers(
     publish_over_mqtt(
         mqtt_url, server, fell_room, "events", stage(fell_room, "update", "confirmed", fell, 2, 2)
     )
-    expect(banner.get_by_role("heading")).to_have_text(f"Fall – Room 8 – Mrs Green ({size})")
+    expect(banner.get_by_role("heading")).to_have_text(f"Fall – Room 18 – Mrs Green ({size})")
     expect(banner).not_to_have_class(re.compile(r"\bwarning\b"))
     expect(banner).to_contain_text(re.compile(r"On the floor for \d+ s · fell at "))
     if size == "tablet":
@@ -83,18 +83,18 @@ def test_a_possible_fall_is_confirmed_and_another_recovers(
     publish_over_mqtt(
         mqtt_url, server, bent_room, "events", stage(bent_room, "start", "possible", bent, 0, 1)
     )
-    other = page.locator(".banner", has_text=f"Room 9 – Mr Hill ({size})")
-    expect(other.get_by_role("heading")).to_have_text(f"Possible fall – Room 9 – Mr Hill ({size})")
+    other = page.locator(".banner", has_text=f"Room 19 – Mr Hill ({size})")
+    expect(other.get_by_role("heading")).to_have_text(f"Possible fall – Room 19 – Mr Hill ({size})")
     publish_over_mqtt(
         mqtt_url, server, bent_room, "events", stage(bent_room, "end", "recovered", bent, 2, 2)
     )
     expect(other).to_have_count(0)  # got up: nobody need come
     expect(banner).to_be_visible()  # the confirmed fall still waits for a person
-    bent_tile = page.locator(".tile", has_text=f"Room 9 – Mr Hill ({size})")
+    bent_tile = page.locator(".tile", has_text=f"Room 19 – Mr Hill ({size})")
     expect(bent_tile.locator(".activity")).to_have_text("Up again after a possible fall")
 
     page.get_by_role("link", name="Alerts").click()
-    row = page.locator("table.acknowledged tbody tr", has_text=f"Room 9 – Mr Hill ({size})")
+    row = page.locator("table.acknowledged tbody tr", has_text=f"Room 19 – Mr Hill ({size})")
     expect(row).to_contain_text("Possible fall, got up")
     expect(row.locator(".who")).to_have_text("vigil")
     expect(row.locator(".note")).to_contain_text("Got up by themselves")

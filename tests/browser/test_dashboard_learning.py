@@ -15,8 +15,8 @@ def test_an_admin_calibrates_a_noisy_room_from_its_own_scores(
     page: Any, dashboard: Dashboard
 ) -> None:
     server = dashboard.server
-    room = register_room(server, "Room 12 – lounge", site="learning-care")
-    register_room(server, "Room 14 – new", site="learning-care")
+    room = register_room(server, "Sunroom – Mr Vale", site="learning-care")
+    register_room(server, "Annex – new", site="learning-care")
     started = datetime.now(UTC) - timedelta(hours=25)
     scores = [0] * SCORE_BINS
     scores[0], scores[12], scores[17] = 180_000, 40, 1  # sofa: many windows over 0.6

@@ -64,6 +64,10 @@ ACCESS: dict[tuple[str, str], frozenset[str]] = {
     ("DELETE", f"{V1}/tokens/{{token_id}}"): frozenset({ADMIN}),
     ("GET", f"{V1}/stream"): STAFF,
     ("GET", f"{V1}/dashboard/settings"): STAFF,
+    ("GET", f"{V1}/sites/{{site}}/learning"): STAFF,
+    ("POST", f"{V1}/sites/{{site}}/calibrate"): frozenset({ADMIN}),
+    ("GET", f"{V1}/reports/rooms"): STAFF,
+    ("GET", f"{V1}/reports/rooms.csv"): STAFF,
     # Operations: probes and Prometheus scrape without credentials (counts only, no ids).
     ("GET", "/healthz"): PUBLIC,
     ("GET", "/readyz"): PUBLIC,
@@ -113,6 +117,7 @@ def concrete(path: str, callers: Callers, device_id: str | None = None) -> str:
         job_id=uuid.uuid4(),
         version="no-such-version",
         token_id=2**31 - 2,
+        site=callers.device.site,
     )
     # /models/current names a site: the device's own, the one device the matrix calls as.
     return filled + (f"?site={callers.device.site}" if path.endswith("/models/current") else "")

@@ -63,6 +63,7 @@ export class DeviceView {
   async show(deviceId) {
     this.deviceId = deviceId;
     this.heartbeats = [];
+    replaceChildren(this.learning);
     this.renderFacts();
     this.renderRanges();
     this.loadLearning();
@@ -181,6 +182,8 @@ export class DeviceView {
     if (this.section.hidden || !this.deviceId) return;
     const device = this.ctx.store.devices.get(this.deviceId);
     this.renderFacts();
+    // Opened by its address before the devices had loaded: its learning phase now.
+    if (device && !this.learning.hasChildNodes()) this.loadLearning();
     const beat = device && device.last_heartbeat;
     const last = this.heartbeats[this.heartbeats.length - 1];
     const newer = !last || new Date(beat && beat.sent_at) > new Date(last.sent_at);
