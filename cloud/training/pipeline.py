@@ -514,13 +514,14 @@ def teacher_cost(cfg: PipelineConfig, data: PreparedData, entry: Scores) -> Teac
 
 
 # How much better (validation macro-F1) another student must be for a run given the
-# site's unlabelled footage not to ship the student distilled on it. Validation comes
-# from the training rooms, the one place where that student is not meant to be best:
-# on rooms never seen (bench/generalise.py, seed 1, three leave-dataset-out splits) the
-# best-validated student was the one without KD on two splits (validation 0.99 and 0.94
-# against 0.96 and 0.92) and alerted on 16 % of non-fall clips, the student distilled
-# on the site's footage on 12 % with more falls caught within 3 s (docs/BENCHMARKS.md).
-SITE_STUDENT_MARGIN_F1 = 0.05
+# site's unlabelled footage not to ship the student distilled on it: a floor that catches
+# a student that failed to train, not a contest. Validation comes from the training rooms,
+# the one place where that student is not meant to be best. On rooms never seen
+# (bench/generalise.py, leave-dataset-out) it was the better student in every run where
+# validation preferred another, by 0.02, 0.03 and 0.06 macro-F1 (seeds 1 and 2): clip
+# AUC 0.99 against 0.88 and 1.00 against 0.83 on Le2i, 0.94 against 0.91 on GMDCSA24
+# (docs/BENCHMARKS.md). A margin of 0.05 still shipped the worse student once.
+SITE_STUDENT_MARGIN_F1 = 0.10
 
 
 def pick_export(models: list[Trained]) -> Trained:
