@@ -28,7 +28,12 @@ const CHARTS = [
     ],
   },
   { id: "cpu", title: "CPU", unit: " %", series: [["CPU", "cpu_percent"]] },
-  { id: "outbox", title: "Outbox depth", digits: 0, series: [["queued", "outbox_depth"]] },
+  {
+    id: "outbox",
+    title: "Waiting to be sent (outbox)",
+    digits: 0,
+    series: [["queued", "outbox_depth"]],
+  },
 ];
 
 export class DeviceView {

@@ -9,6 +9,13 @@
 
 import { h, humanise, percent, replaceChildren, timeEl } from "./dom.js";
 
+// Why the edge sent the clip (shared.messages.ClipReason), in words.
+const REASONS = {
+  unsure: "sent because the model was unsure",
+  manual: "sent by hand",
+  alert: "the clip of a confirmed fall",
+};
+
 const QUEUE_PAGE = 50;
 const PREFETCH = 2;
 
@@ -139,7 +146,12 @@ export class LabellingView {
         { class: "muted" },
         `${this.ctx.store.roomName(clip.device_id)} · `,
         timeEl(clip.started_at),
-        ` · ${clip.reason} · entropy ${clip.entropy.toFixed(2)}, margin ${clip.margin.toFixed(2)}`,
+        ` · ${REASONS[clip.reason] || clip.reason} · `,
+        h("span", {
+          class: "hint",
+          title: `entropy ${clip.entropy.toFixed(2)}, margin ${clip.margin.toFixed(2)}`,
+          text: clip.margin <= 0.15 ? "the model was torn between two answers" : "the model was unsure",
+        }),
         ` · model ${clip.model_version}`,
       ),
     );

@@ -169,7 +169,9 @@ function describeParams(p) {
     p.dataset.kind === "synthetic"
       ? `synthetic scenes, ${p.dataset.clips_per_class} clips per class at ${p.dataset.size} px`
       : `folder ${p.dataset.path}`;
-  const kd = p.sweep ? "sweep of T and λ" : `T ${p.temperature}, λ ${p.lam}`;
+  const kd = p.sweep
+    ? "distillation settings tried in a sweep"
+    : `distillation softness ${p.temperature} (T), label weight ${p.lam} (λ)`;
   const epochs = `${p.epochs} epoch${p.epochs === 1 ? "" : "s"}`;
   const teacher = `${p.teacher === "pose" ? "pose" : "3D CNN"} teacher`;
   const clips = [
@@ -257,8 +259,16 @@ export function trainingForm(submit) {
         "div",
         { class: "field-row" },
         field("epochs", "Epochs", number(30, { min: 1, max: 500 })),
-        field("temperature", "Temperature T", number(4, { min: 0.1, max: 50, step: 0.1 })),
-        field("lam", "λ (hard-label weight)", number(0.1, { min: 0, max: 1, step: 0.05 })),
+        field(
+          "temperature",
+          "Softness of the teacher's answers (temperature T)",
+          number(4, { min: 0.1, max: 50, step: 0.1 }),
+        ),
+        field(
+          "lam",
+          "Weight of the labels against the teacher (λ)",
+          number(0.1, { min: 0, max: 1, step: 0.05 }),
+        ),
         field(
           "teacher",
           "Teacher",
