@@ -173,25 +173,23 @@ def _publisher(mqtt_url: str | None) -> MqttPublisher | None:
     return MqttPublisher(address)
 
 
+def webhook_config(settings: Settings, url: str) -> WebhookConfig:
+    """A POST channel of the escalation (stage 2's webhook, stage 3's on-call contact)."""
+    return WebhookConfig(
+        url=url,
+        retries=settings.alert_webhook_retries,
+        backoff_s=settings.alert_webhook_backoff_s,
+        timeout_s=settings.alert_webhook_timeout_s,
+    )
+
+
 def escalation_config(settings: Settings) -> EscalationConfig:
-    webhook = None
+    webhook = oncall = None
     if settings.alert_webhook_url is not None:
-        webhook = WebhookConfig(
-            url=settings.alert_webhook_url,
-            retries=settings.alert_webhook_retries,
-            backoff_s=settings.alert_webhook_backoff_s,
-            timeout_s=settings.alert_webhook_timeout_s,
-        )
-    oncall = None
+        webhook = webhook_config(settings, settings.alert_webhook_url)
     if settings.alert_oncall_url is not None:
         oncall = OncallConfig(
-            after_s=settings.alert_oncall_after_s,
-            webhook=WebhookConfig(
-                url=settings.alert_oncall_url,
-                retries=settings.alert_webhook_retries,
-                backoff_s=settings.alert_webhook_backoff_s,
-                timeout_s=settings.alert_webhook_timeout_s,
-            ),
+            settings.alert_oncall_after_s, webhook_config(settings, settings.alert_oncall_url)
         )
     return EscalationConfig(
         after_s=settings.alert_escalate_after_s,

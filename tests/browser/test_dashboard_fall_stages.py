@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from tests.kit.browser import (
+    SIZES,
     Dashboard,
     acknowledge_all,
     expect,
@@ -20,21 +21,7 @@ from tests.kit.browser import (
     snap,
     viewer_token,
 )
-from tests.kit.factories import make_event
-
-SIZES = {"tablet": {"width": 1024, "height": 768}, "phone": {"width": 390, "height": 844}}
-
-
-def stage(room: Any, kind: str, name: str, fell: datetime, after_s: float, seq: int) -> dict:
-    """An event of the fall that began at `fell`, as the edge sends it at stage `name`."""
-    at = (fell + timedelta(seconds=after_s)).isoformat()
-    ended = {"ended_at": at} if kind == "end" else {}
-    return make_event(
-        room, type=kind, action="falling", seq=seq, confidence=0.93,
-        severity="critical" if name == "confirmed" else "warning",
-        started_at=fell.isoformat(), stage=name, stage_at=at, **ended,
-    )  # fmt: skip
-
+from tests.kit.factories import make_fall_event
 
 @pytest.mark.parametrize("size", sorted(SIZES))
 def test_a_possible_fall_is_confirmed_and_another_recovers(
@@ -50,7 +37,11 @@ def test_a_possible_fall_is_confirmed_and_another_recovers(
 
     fell = datetime.now(UTC) - timedelta(seconds=3)
     publish_over_mqtt(
-        mqtt_url, server, fell_room, "events", stage(fell_room, "start", "possible", fell, 0, 1)
+        mqtt_url,
+        server,
+        fell_room,
+        "events",
+        make_fall_event(fell_room, "start", "possible", fell, 0, 1, confidence=0.93),
     )
     banner = page.locator(".banner", has_text=f"Room 18 – Mrs Green ({size})")
     expect(banner.get_by_role("heading")).to_have_text(
@@ -67,7 +58,11 @@ def test_a_possible_fall_is_confirmed_and_another_recovers(
     if size == "tablet":  # a phone shows one line an alert: no note field
         note.fill("on my way")  # kept through the change
     publish_over_mqtt(
-        mqtt_url, server, fell_room, "events", stage(fell_room, "update", "confirmed", fell, 2, 2)
+        mqtt_url,
+        server,
+        fell_room,
+        "events",
+        make_fall_event(fell_room, "update", "confirmed", fell, 2, 2, confidence=0.93),
     )
     expect(banner.get_by_role("heading")).to_have_text(f"Fall – Room 18 – Mrs Green ({size})")
     expect(banner).not_to_have_class(re.compile(r"\bwarning\b"))
@@ -81,12 +76,20 @@ def test_a_possible_fall_is_confirmed_and_another_recovers(
 
     bent = datetime.now(UTC) - timedelta(seconds=2)
     publish_over_mqtt(
-        mqtt_url, server, bent_room, "events", stage(bent_room, "start", "possible", bent, 0, 1)
+        mqtt_url,
+        server,
+        bent_room,
+        "events",
+        make_fall_event(bent_room, "start", "possible", bent, 0, 1, confidence=0.93),
     )
     other = page.locator(".banner", has_text=f"Room 19 – Mr Hill ({size})")
     expect(other.get_by_role("heading")).to_have_text(f"Possible fall – Room 19 – Mr Hill ({size})")
     publish_over_mqtt(
-        mqtt_url, server, bent_room, "events", stage(bent_room, "end", "recovered", bent, 2, 2)
+        mqtt_url,
+        server,
+        bent_room,
+        "events",
+        make_fall_event(bent_room, "end", "recovered", bent, 2, 2, confidence=0.93),
     )
     expect(other).to_have_count(0)  # got up: nobody need come
     expect(banner).to_be_visible()  # the confirmed fall still waits for a person

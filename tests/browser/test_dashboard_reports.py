@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from tests.kit.browser import (
+    SIZES,
     Dashboard,
     acknowledge_all,
     expect,
@@ -19,10 +20,7 @@ from tests.kit.browser import (
     snap,
     viewer_token,
 )
-from tests.kit.factories import make_event
-
-SIZES = {"tablet": {"width": 1024, "height": 768}, "phone": {"width": 390, "height": 844}}
-
+from tests.kit.factories import make_fall_event
 
 @pytest.mark.parametrize("size", sorted(SIZES))
 def test_the_report_shows_each_rooms_alerts_and_downloads_as_csv(
@@ -32,9 +30,7 @@ def test_the_report_shows_each_rooms_alerts_and_downloads_as_csv(
     site = f"report-care-{size}"
     room = register_room(server, f"Room 30 – Mrs Reed ({size})", site=site)
     fell = datetime.now(UTC) - timedelta(hours=1)
-    at = (fell + timedelta(seconds=2)).isoformat()
-    fall = make_event(room, type="update", action="falling", severity="critical",
-                      started_at=fell.isoformat(), stage="confirmed", stage_at=at)  # fmt: skip
+    fall = make_fall_event(room, "update", "confirmed", fell, 2)
     with server.client(room.headers) as client:
         assert client.post("/api/v1/events", json={"events": [fall]}).status_code == 200
     with server.client(server.admin) as client:

@@ -12,7 +12,7 @@ from tests.kit.factories import (
     create_random_device,
     create_viewer,
     make_clip_meta,
-    make_event,
+    make_fall_event,
     write_test_video,
 )
 from tests.kit.service import CLIP_LIMIT, Server
@@ -74,12 +74,6 @@ def test_an_upload_that_is_not_a_video_is_422(server: Server) -> None:
         assert client.get("/api/v1/clips", params={"device_id": device.id}).json() == []
 
 
-def confirmed_fall(device, fell: datetime, seq: int) -> dict:
-    at = (fell + timedelta(seconds=2)).isoformat()
-    return make_event(device, type="update", action="falling", severity="critical", seq=seq,
-                      started_at=fell.isoformat(), stage="confirmed", stage_at=at)  # fmt: skip
-
-
 def fall_clip(device, fell: datetime) -> dict:
     """The clip an agent uploads of a confirmed fall: from before it to after it."""
     return make_clip_meta(
@@ -98,7 +92,10 @@ def test_the_answer_to_what_happened_labels_the_falls_clip_whichever_comes_first
     bend = datetime.now(UTC) - timedelta(minutes=5)
     fall = datetime.now(UTC) - timedelta(minutes=1)
     with server.client(device.headers) as client:
-        events = [confirmed_fall(device, bend, 1), confirmed_fall(device, fall, 2)]
+        events = [
+            make_fall_event(device, "update", "confirmed", t, 2, seq)
+            for seq, t in ((1, bend), (2, fall))
+        ]
         assert client.post("/api/v1/events", json={"events": events}).status_code == 200
     bend_clip, fall_clip_meta = fall_clip(device, bend), fall_clip(device, fall)
     assert upload(server, device, bend_clip, video).status_code == 201  # the clip first

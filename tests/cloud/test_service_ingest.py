@@ -11,6 +11,7 @@ from tests.kit.factories import (
     create_random_device,
     create_viewer,
     make_event,
+    make_fall_event,
     mqtt_client,
     publish,
     subscribe,
@@ -174,15 +175,6 @@ def test_a_fall_episode_opens_one_alert_that_a_person_acknowledges(server: Serve
     assert twice.status_code == 409 and still_open == []
 
 
-def staged(device, kind: str, stage: str, started: datetime, at_s: float, seq: int) -> dict:
-    """One event of a two-stage fall that began at `started`, decided `at_s` later."""
-    at = (started + timedelta(seconds=at_s)).isoformat()
-    severity = "critical" if stage == "confirmed" else "warning"
-    ended = {"ended_at": at} if kind == "end" else {}
-    fields = {"action": "falling", "severity": severity, "stage": stage, "stage_at": at}
-    return make_event(device, type=kind, seq=seq, started_at=started.isoformat(), **fields, **ended)
-
-
 def test_a_possible_fall_opens_a_warning_that_the_edge_confirms_or_clears(server: Server) -> None:
     device = create_random_device(server)
     viewer = create_viewer(server)
@@ -192,17 +184,17 @@ def test_a_possible_fall_opens_a_warning_that_the_edge_confirms_or_clears(server
     bent = fell + timedelta(seconds=10)
     try:
         with server.client(device.headers) as client:
-            for event in [staged(device, "start", "possible", fell, 0, 1),
-                          staged(device, "start", "possible", bent, 0, 2)]:  # fmt: skip
+            for event in [make_fall_event(device, "start", "possible", fell, 0, 1),
+                          make_fall_event(device, "start", "possible", bent, 0, 2)]:  # fmt: skip
                 assert client.post("/api/v1/events", json={"events": [event]}).status_code == 200
             with server.client(viewer) as view:
                 opened = view.get("/api/v1/alerts", params={"site": device.site}).json()
             assert [(a["stage"], a["severity"]) for a in opened] == [("possible", "warning")] * 2
             # The first: still down 2 s later (confirmed), and a late copy of its start
             # changes nothing. The second: up again (recovered).
-            later = [staged(device, "update", "confirmed", fell, 2, 3),
-                     staged(device, "end", "recovered", bent, 2, 4),
-                     staged(device, "start", "possible", fell, 0, 5)]  # fmt: skip
+            later = [make_fall_event(device, "update", "confirmed", fell, 2, 3),
+                     make_fall_event(device, "end", "recovered", bent, 2, 4),
+                     make_fall_event(device, "start", "possible", fell, 0, 5)]  # fmt: skip
             assert client.post("/api/v1/events", json={"events": later}).status_code == 200
         confirmed = stream.wait_for("alert", lambda d: d["stage"] == "confirmed", 10)
         recovered = stream.wait_for("alert", lambda d: d["stage"] == "recovered", 10)
@@ -224,7 +216,7 @@ def test_a_confirmation_whose_possible_start_was_lost_opens_the_alarm(server: Se
     device = create_random_device(server)
     fell = datetime.now(UTC) - timedelta(seconds=5)
     with server.client(device.headers) as client:
-        event = staged(device, "update", "confirmed", fell, 2, 1)
+        event = make_fall_event(device, "update", "confirmed", fell, 2, 1)
         assert client.post("/api/v1/events", json={"events": [event]}).status_code == 200
     with server.client(server.admin) as client:
         (alert,) = client.get("/api/v1/alerts", params={"site": device.site}).json()

@@ -10,16 +10,8 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pytest
 
-from tests.kit.factories import create_random_device, create_viewer, make_event
+from tests.kit.factories import create_random_device, create_viewer, make_fall_event
 from tests.kit.service import Server
-
-
-def staged(device, kind: str, stage: str, fell: datetime, after_s: float, seq: int) -> dict:
-    at = (fell + timedelta(seconds=after_s)).isoformat()
-    severity = "critical" if stage == "confirmed" else "warning"
-    ended = {"ended_at": at} if kind == "end" else {}
-    fields = {"action": "falling", "severity": severity, "stage": stage, "stage_at": at}
-    return make_event(device, type=kind, seq=seq, started_at=fell.isoformat(), **fields, **ended)
 
 
 def test_a_rooms_report_counts_what_its_alerts_came_to(server: Server) -> None:
@@ -30,12 +22,12 @@ def test_a_rooms_report_counts_what_its_alerts_came_to(server: Server) -> None:
     bend = now - timedelta(hours=2)
     old = now - timedelta(days=40)  # outside the default 30 days
     events = [
-        *[staged(room, "start", "possible", t, 0, i) for i, t in enumerate(falls)],
-        *[staged(room, "update", "confirmed", t, 2, 10 + i) for i, t in enumerate(falls)],
-        staged(room, "end", "confirmed", falls[0], 95, 20),  # seen getting up 95 s later
-        staged(room, "start", "possible", bend, 0, 21),
-        staged(room, "end", "recovered", bend, 2, 22),
-        staged(room, "update", "confirmed", old, 2, 23),
+        *[make_fall_event(room, "start", "possible", t, 0, i) for i, t in enumerate(falls)],
+        *[make_fall_event(room, "update", "confirmed", t, 2, 10 + i) for i, t in enumerate(falls)],
+        make_fall_event(room, "end", "confirmed", falls[0], 95, 20),  # seen getting up 95 s later
+        make_fall_event(room, "start", "possible", bend, 0, 21),
+        make_fall_event(room, "end", "recovered", bend, 2, 22),
+        make_fall_event(room, "update", "confirmed", old, 2, 23),
     ]
     with server.client(room.headers) as client:
         assert client.post("/api/v1/events", json={"events": events}).status_code == 200

@@ -25,6 +25,8 @@ except ImportError:
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts" / "browser"
+# The screens a carer holds: a tablet across (the nurses' station) and a phone (a pocket).
+SIZES = {"tablet": {"width": 1024, "height": 768}, "phone": {"width": 390, "height": 844}}
 
 
 @dataclass

@@ -7,7 +7,7 @@ import queue
 import threading
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +68,21 @@ def make_event(device: TestDevice, **overrides: Any) -> dict[str, Any]:
         "seq": 1,
     }
     return {**event, **overrides}
+
+
+def make_fall_event(
+    device: TestDevice, kind: str, stage: str, fell: datetime, after_s: float = 0.0,
+    seq: int = 1, **overrides: Any,
+) -> dict[str, Any]:  # fmt: skip
+    """One event of a two-stage fall that began at `fell`, its stage decided `after_s` later
+    (an end event ends then too): severity as the stage has it."""
+    at = (fell + timedelta(seconds=after_s)).isoformat()
+    fields: dict[str, Any] = {
+        "type": kind, "action": "falling", "seq": seq, "started_at": fell.isoformat(),
+        "severity": "critical" if stage == "confirmed" else "warning",
+        "stage": stage, "stage_at": at, **({"ended_at": at} if kind == "end" else {}),
+    }  # fmt: skip
+    return make_event(device, **{**fields, **overrides})
 
 
 def make_clip_meta(device: TestDevice, **overrides: Any) -> dict[str, Any]:

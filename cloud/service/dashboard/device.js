@@ -1,7 +1,7 @@
 // Device detail: status, model, last error, and heartbeat charts over the last hours.
 
 import { lineChart } from "./chart.js";
-import { formatDuration, h, replaceChildren, timeEl } from "./dom.js";
+import { formatDuration, h, replaceChildren, segmentedButtons, timeEl } from "./dom.js";
 
 const RANGES = [
   ["1 h", 1],
@@ -201,19 +201,11 @@ export class DeviceView {
   renderRanges() {
     replaceChildren(
       this.ranges,
-      RANGES.map(([label, hours]) =>
-        h("button", {
-          type: "button",
-          class: "secondary",
-          "aria-pressed": String(hours === this.hours),
-          text: label,
-          onclick: () => {
-            this.hours = hours;
-            this.renderRanges();
-            this.load();
-          },
-        }),
-      ),
+      segmentedButtons(RANGES, this.hours, (hours) => {
+        this.hours = hours;
+        this.renderRanges();
+        this.load();
+      }),
     );
   }
 

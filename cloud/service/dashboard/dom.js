@@ -163,3 +163,17 @@ export function tickRelativeTimes(root = document) {
   const now = Date.now();
   for (const el of root.querySelectorAll("[data-ago]")) el.textContent = relative(el, now);
 }
+
+/** A row of toggle buttons (`.segmented`), one pressed: [[label, value], ...]; `pick(value)`
+ * on a click. */
+export function segmentedButtons(options, current, pick) {
+  return options.map(([label, value]) =>
+    h("button", {
+      type: "button",
+      class: "secondary",
+      "aria-pressed": String(value === current),
+      text: label,
+      onclick: () => pick(value),
+    }),
+  );
+}

@@ -2,7 +2,7 @@
 // chart of falls and false alarms per room, and the same table as a CSV download.
 
 import { barChart } from "./chart.js";
-import { formatDuration, h, replaceChildren } from "./dom.js";
+import { formatDuration, h, replaceChildren, segmentedButtons } from "./dom.js";
 
 const PERIODS = [
   ["7 days", 7],
@@ -85,18 +85,10 @@ export class ReportsView {
   renderPeriods() {
     replaceChildren(
       this.periods,
-      PERIODS.map(([label, days]) =>
-        h("button", {
-          type: "button",
-          class: "secondary",
-          "aria-pressed": String(days === this.days),
-          text: label,
-          onclick: () => {
-            this.days = days;
-            this.show();
-          },
-        }),
-      ),
+      segmentedButtons(PERIODS, this.days, (days) => {
+        this.days = days;
+        this.show();
+      }),
     );
   }
 
