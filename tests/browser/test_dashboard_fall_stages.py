@@ -23,6 +23,7 @@ from tests.kit.browser import (
 )
 from tests.kit.factories import make_fall_event
 
+
 @pytest.mark.parametrize("size", sorted(SIZES))
 def test_a_possible_fall_is_confirmed_and_another_recovers(
     page: Any, dashboard: Dashboard, mqtt_url: str, size: str

@@ -22,6 +22,7 @@ from tests.kit.browser import (
 )
 from tests.kit.factories import make_fall_event
 
+
 @pytest.mark.parametrize("size", sorted(SIZES))
 def test_the_report_shows_each_rooms_alerts_and_downloads_as_csv(
     page: Any, dashboard: Dashboard, size: str
