@@ -3,7 +3,7 @@
 Pure code: no clocks, no I/O. Times are the frame timestamps (seconds) of each window's
 end, so the same video always yields the same events.
 
-Three tracks run side by side:
+Three tracks run side by side (a fall in two stages):
 
 - activity: the top non-fall label of the *smoothed* probabilities (mean of the last
   k windows), entered at `enter` after holding `min_start_s`, left below `exit` after
