@@ -47,7 +47,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from bench.common import REPO, cli_settings, write_result
+from bench.common import REPO, alarm_at, cli_settings, fall_alarms, write_result
 from bench.edge_throughput import agent_argv as edge_argv
 from bench.edge_throughput import fall_videos, trained_student
 from bench.fixtures import percentiles
@@ -167,19 +167,6 @@ def play_all(
     return results
 
 
-def alarms(printed: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Each fall episode's alarm, once: its critical `start` (one stage) or the update that
-    confirmed it (a long lie is critical too, but not a fall's alert)."""
-    out, seen = [], set()
-    for event in printed:
-        confirms = event["type"] == "update" and event.get("stage") == "confirmed"
-        critical = event["severity"] == "critical" and event["action"] != "long_lie"
-        if critical and (event["type"] == "start" or confirms) and event["started_at"] not in seen:
-            seen.add(event["started_at"])
-            out.append(event)
-    return out
-
-
 def warnings(printed: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Each possible fall the edge raised (the first stage: a warning)."""
     return [e for e in printed if e["type"] == "start" and e.get("stage") == "possible"]
@@ -187,7 +174,7 @@ def warnings(printed: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def decided_at(event: dict[str, Any]) -> float:
     """When the edge decided the event's stage (its start for one of one stage), epoch s."""
-    return datetime.fromisoformat(event.get("stage_at") or event["started_at"]).timestamp()
+    return alarm_at(event).timestamp()
 
 
 def match_alert(event: dict[str, Any], alerts: list[Arrival]) -> Arrival | None:
@@ -207,7 +194,7 @@ def fall_latency(run: dict[str, Any], alerts: list[Arrival]) -> dict[str, Any]:
     fall before it), and false alarms."""
     origin = run["meta"]["clock_origin"]
     fall_s = next(s["start_s"] for s in run["timeline"]["segments"] if s["label"] == "falling")
-    falls = alarms(run["printed"])
+    falls = fall_alarms(run["printed"])
     after = [e for e in falls if decided_at(e) - origin >= fall_s]
     possible = [e for e in warnings(run["printed"]) if decided_at(e) - origin >= fall_s]
     result = {
@@ -266,7 +253,7 @@ def measure(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         stream = SseListener(svc.base_url, viewer, site=devices[0]["site"]).start()
         jobs = [(v, t, d) for (v, t), d in zip(videos, devices, strict=True)]
         runs = play_all(jobs, model, mqtt_url, svc.root, args.parallel, work)
-        expected = sum(len(alarms(r["printed"])) + len(warnings(r["printed"])) for r in runs)
+        expected = sum(len(fall_alarms(r["printed"])) + len(warnings(r["printed"])) for r in runs)
         wait_for_alerts(stream, expected, args.drain_timeout)
         stream.stop()
     falls = [fall_latency(run, stream.arrivals) for run in runs]

@@ -120,3 +120,28 @@ def write_result(name: str, payload: dict[str, Any], out: Path | None = None) ->
     }
     path.write_text(json.dumps(record, indent=2, default=str) + "\n")
     return path
+
+
+# -- what counts as a fall's alarm in the events an agent printed ------------------------
+
+
+def fall_alarms(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each fall episode's alarm, once, in order: its critical `start` (an agent of one
+    stage) or the `update` that confirmed a possible fall. A long lie is critical too, but
+    not a fall's alarm; a possible fall is the warning before it."""
+    from shared.labels import is_fall_label
+
+    out, seen = [], set()
+    for event in events:
+        if event["severity"] != "critical" or not is_fall_label(event["action"]):
+            continue
+        confirms = event["type"] == "update" and event.get("stage") == "confirmed"
+        if (event["type"] == "start" or confirms) and event["started_at"] not in seen:
+            seen.add(event["started_at"])
+            out.append(event)
+    return out
+
+
+def alarm_at(event: dict[str, Any]) -> datetime:
+    """When the edge raised the alarm: when it decided the stage, else the event's start."""
+    return datetime.fromisoformat(event.get("stage_at") or event["started_at"])

@@ -43,7 +43,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench.common import REPO, write_result
+from bench.common import REPO, alarm_at, fall_alarms, write_result
 from tests.kit.mosquitto import mosquitto
 
 # 60 s that visit every label, with a fall, so the agent emits events as it would live.
@@ -436,10 +436,11 @@ def video_time(stamp: str | None) -> float | None:
 
 
 def fall_alert(events: list[dict[str, Any]], timeline: dict[str, Any]) -> dict[str, Any]:
-    """Seconds from the scripted fall start to the first critical `start` at or after it.
+    """Seconds from the scripted fall start to the first fall alarm at or after it.
 
-    A fall `start` is emitted by the window that crosses the threshold and stamped with
-    that window's end, so its `started_at` is when the alert left the device (video time).
+    The alarm (bench.common.fall_alarms) is stamped with the window that decided it (a
+    one-stage start, or the confirmation of a possible fall), so its time is when the
+    alert left the device (video time).
     """
     fall_start = next(s["start_s"] for s in timeline["segments"] if s["label"] == "falling")
     compact = [
@@ -447,20 +448,20 @@ def fall_alert(events: list[dict[str, Any]], timeline: dict[str, Any]) -> dict[s
             "type": e["type"],
             "action": e["action"],
             "severity": e["severity"],
+            "stage": e.get("stage"),
             "started_s": video_time(e["started_at"]),
             "ended_s": video_time(e.get("ended_at")),
         }
         for e in events
     ]
-    falls = [e for e in compact if e["severity"] == "critical" and e["action"] != "long_lie"]
-    starts = sorted(e["started_s"] for e in falls if e["type"] == "start")
+    alarms = [((alarm_at(e) - START_TIME).total_seconds(), e) for e in fall_alarms(events)]
+    starts = sorted(t for t, _ in alarms)
     after = [t for t in starts if t >= fall_start]
     # A false alarm still open when the real fall starts would hide the real one's start.
-    ended = {(e["action"], e["started_s"]): e["ended_s"] for e in falls if e["type"] == "end"}
+    ended = {(e["action"], e["started_s"]): e["ended_s"] for e in compact if e["type"] == "end"}
     open_at_fall = any(
-        e["started_s"] < fall_start <= (ended.get((e["action"], e["started_s"])) or 1e9)
-        for e in falls
-        if e["type"] == "start"
+        t < fall_start <= (ended.get((e["action"], video_time(e["started_at"]))) or 1e9)
+        for t, e in alarms
     )
     return {
         "seed": timeline["seed"],

@@ -56,9 +56,11 @@ import numpy as np
 from bench.common import (
     REPO,
     RESULTS,
+    alarm_at,
     cli_settings,
     command_line,
     commit_at_start,
+    fall_alarms,
     write_result,
 )
 from cloud.training.evaluation import binary_auc, mean_std, softmax
@@ -276,23 +278,9 @@ def edge_metrics(clips: Sequence[EdgeClip], has_negative: Sequence[bool]) -> dic
 
 
 def critical_fall_starts(stdout: str) -> tuple[float, ...]:
-    """Video seconds of each fall alarm the agent printed (one JSON event a line): a fall
-    `start` that is critical (one stage), or the update that confirmed a possible fall."""
-    from shared.labels import is_fall_label
-    from shared.messages import ActionEvent, FallStage
-
-    times = set()  # a confirmed fall's later updates repeat its stage_at
-    for line in stdout.splitlines():
-        if not line.startswith("{"):
-            continue
-        event = ActionEvent.model_validate_json(line)
-        if not is_fall_label(event.action) or event.severity != "critical":
-            continue
-        if event.type == "start":
-            times.add((event.started_at - EPOCH).total_seconds())
-        elif event.type == "update" and event.stage is FallStage.CONFIRMED and event.stage_at:
-            times.add((event.stage_at - EPOCH).total_seconds())
-    return tuple(sorted(times))
+    """Video seconds of each fall alarm the agent printed (one JSON event a line)."""
+    events = [json.loads(line) for line in stdout.splitlines() if line.startswith("{")]
+    return tuple(sorted((alarm_at(e) - EPOCH).total_seconds() for e in fall_alarms(events)))
 
 
 def run_agent(model: Path, video: Path, work: Path, env: dict[str, str] | None = None) -> str:

@@ -40,11 +40,10 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from bench.common import REPO, cli_settings, write_result
+from bench.common import REPO, alarm_at, cli_settings, fall_alarms, write_result
 from cloud.demo import QUICK, ROOM_SEED, VIDEO_EPOCH
 
 Recipe = tuple[float, int, float]  # training hop (s), augmentation draws, time jitter (s)
@@ -147,15 +146,10 @@ def run_agent(video: Path, model: Path) -> list[dict[str, Any]]:
 def score_phase(
     events: list[dict[str, Any]], fall: dict[str, Any], shift_s: float, late_s: float
 ) -> dict[str, Any]:
-    """Critical fall starts against the fall, in the phase's own video time."""
-    from shared.labels import is_fall_label
-
+    """Fall alarms (bench.common.fall_alarms) against the fall, in the phase's own video
+    time."""
     start, end = fall["start_s"] - shift_s, fall["end_s"] - shift_s
-    alerts = sorted(
-        (datetime.fromisoformat(e["started_at"]) - VIDEO_EPOCH).total_seconds()
-        for e in events
-        if e["severity"] == "critical" and e["type"] == "start" and is_fall_label(e["action"])
-    )
+    alerts = sorted((alarm_at(e) - VIDEO_EPOCH).total_seconds() for e in fall_alarms(events))
     caught = [t for t in alerts if start <= t <= end + late_s]
     return {
         "caught": bool(caught),
