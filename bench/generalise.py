@@ -66,9 +66,9 @@ from bench.common import (
 from cloud.training.evaluation import binary_auc, mean_std, softmax
 from cloud.training.params import TrainingParams, add_training_flags, params_from_args
 from cloud.training.report import ModelName
+from edge.config import EventConfig
 from shared.datasets import ClipRecord
 from shared.datasets.fall_labels import FALL, align_folder, write_fall_manifest
-from shared.messages import Thresholds
 
 SOURCES = {"upfall": "upfall-s1", "gmdcsa": "gmdcsa24-s1-3", "le2i": "le2i-coffee"}
 GMDCSA_PEOPLE = ("S1", "S2", "S3")
@@ -323,15 +323,19 @@ def edge_runs(
 
 @dataclass(frozen=True)
 class AlertRule:
-    """Alert when at least `k` of the last `n` windows score `threshold` or more."""
+    """Alert when at least `k` of the last `n` windows score `threshold` or more; with
+    `confirm_s`, the alarm comes once the agent has confirmed the fall that long after
+    (edge/events.py; the window sweep below is of one-stage rules only)."""
 
     threshold: float
     k: int
     n: int
+    confirm_s: float = 0.0
 
     @property
     def name(self) -> str:
-        return f"p>={self.threshold:g}, {self.k} of {self.n}"
+        confirm = f", confirmed after {self.confirm_s:g} s" if self.confirm_s else ""
+        return f"p>={self.threshold:g}, {self.k} of {self.n}{confirm}"
 
 
 # One raw window at 0.5 is the agent's rule today; the others ask the score to hold (the
@@ -346,17 +350,19 @@ RULES = tuple(
 ONE_WINDOW = AlertRule(0.5, 1, 1)  # the agent's rule before it counted windows
 
 
-def agent_rule(thresholds: Thresholds | None = None) -> AlertRule:
-    """The rule the agent runs at `thresholds` (default: the shipped ones)."""
-    t = thresholds or Thresholds()
-    return AlertRule(t.fall_enter, t.fall_windows, t.fall_span)
+def agent_rule(events: EventConfig | None = None) -> AlertRule:
+    """The rule the agent runs with these event settings (default: the shipped ones)."""
+    cfg = events or EventConfig()
+    t = cfg.thresholds
+    return AlertRule(t.fall_enter, t.fall_windows, t.fall_span, cfg.confirm_s)
 
 
 def agent_env(rule: AlertRule) -> dict[str, str]:
     """The agent's settings that make it run `rule`."""
     prefix = "VIGIL_EVENTS__THRESHOLDS__"
     return {f"{prefix}FALL_ENTER": str(rule.threshold), f"{prefix}FALL_WINDOWS": str(rule.k),
-            f"{prefix}FALL_SPAN": str(rule.n)}  # fmt: skip
+            f"{prefix}FALL_SPAN": str(rule.n),
+            "VIGIL_EVENTS__CONFIRM_S": str(rule.confirm_s)}  # fmt: skip
 
 
 def rule_alerts(windows: Sequence[tuple[float, float]], rule: AlertRule) -> tuple[float, ...]:

@@ -36,16 +36,21 @@ RESULT = RESULTS / "generalise_rules.json"
 
 
 def parse_rule(text: str) -> AlertRule:
-    """`0.5/2/2` -> p >= 0.5 in 2 of the last 2 windows."""
+    """`0.5/2/2` -> p >= 0.5 in 2 of the last 2 windows, the alarm at once (one stage);
+    `0.5/2/2/2` -> the same, confirmed 2 s later."""
     try:
-        threshold, k, n = text.split("/")
-        rule = AlertRule(float(threshold), int(k), int(n))
+        threshold, k, n, *confirm = text.split("/")
+        if len(confirm) > 1:
+            raise ValueError(text)
+        rule = AlertRule(float(threshold), int(k), int(n), float(confirm[0]) if confirm else 0.0)
     except ValueError:
         raise argparse.ArgumentTypeError(
-            f"a rule is THRESHOLD/K/N, like 0.5/2/2: {text!r}"
+            f"a rule is THRESHOLD/K/N[/CONFIRM_S], like 0.5/2/2 or 0.5/2/2/2: {text!r}"
         ) from None
-    if not (0 <= rule.threshold <= 1 and 1 <= rule.k <= rule.n):
-        raise argparse.ArgumentTypeError(f"need 0 <= THRESHOLD <= 1 and 1 <= K <= N: {text!r}")
+    if not (0 <= rule.threshold <= 1 and 1 <= rule.k <= rule.n and rule.confirm_s >= 0):
+        raise argparse.ArgumentTypeError(
+            f"need 0 <= THRESHOLD <= 1, 1 <= K <= N and CONFIRM_S >= 0: {text!r}"
+        )
     return rule
 
 
@@ -89,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--split", action="append", choices=sorted(splits()), required=True)
     p.add_argument("--seeds", type=int, nargs="+", default=[0])
     p.add_argument("--rule", action="append", type=parse_rule,
-                   help="THRESHOLD/K/N (default: 0.5/1/1 and the shipped rule)")  # fmt: skip
+                   help="THRESHOLD/K/N[/CONFIRM_S] (default: 0.5/1/1, shipped)")  # fmt: skip
     p.add_argument("--edge-jobs", type=int, default=2, help="agents run at once")
     p.add_argument("--work", type=Path, default=generalise_args([]).work)
     p.add_argument(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -237,7 +238,7 @@ def test_the_shipped_rule_in_the_sweep_is_the_agents_own_state_machine() -> None
     """The sweep's rule at the shipped thresholds alerts when the agent's machine does."""
     from edge.events import EventRules, EventStateMachine
 
-    rule = agent_rule()
+    rule = replace(agent_rule(), confirm_s=0.0)  # its first stage: the possible fall
     assert rule in RULES  # the sweep measures what ships
     scores = [0.1, 0.9, 0.2, 0.1, 0.8, 0.7, 0.9, 0.1, 0.1, 0.6, 0.1, 0.9, 0.95, 0.9]
     windows = [(1.8 + 0.5 * i, p) for i, p in enumerate(scores)]
@@ -307,11 +308,16 @@ def test_a_rule_given_to_the_agent_is_the_rule_it_runs(monkeypatch: pytest.Monke
     from edge.config import load_settings
 
     rule = parse_rule("0.7/3/4")
-    assert rule == AlertRule(0.7, 3, 4)
+    assert rule == AlertRule(0.7, 3, 4)  # one stage: the alarm at once
     for name, value in agent_env(rule).items():
         monkeypatch.setenv(name, value)
-    assert agent_rule(load_settings().events.thresholds) == rule
-    for bad in ("0.5/2", "0.5/3/2", "1.5/1/1", "x/1/1"):
+    assert agent_rule(load_settings().events) == rule
+    staged = parse_rule("0.5/2/2/3")
+    for name, value in agent_env(staged).items():
+        monkeypatch.setenv(name, value)
+    assert agent_rule(load_settings().events) == staged == AlertRule(0.5, 2, 2, 3.0)
+    assert staged.name == "p>=0.5, 2 of 2, confirmed after 3 s"
+    for bad in ("0.5/2", "0.5/3/2", "1.5/1/1", "x/1/1", "0.5/2/2/-1", "0.5/2/2/2/2"):
         with pytest.raises(argparse.ArgumentTypeError):
             parse_rule(bad)
 

@@ -151,7 +151,7 @@ def test_renders_figures_from_json_and_not_run_for_the_rest(tmp_path: Path) -> N
     assert "Lost = 0 (counted from the database): **yes**" in doc
     assert "| scripted fall -> the alarm on the stream | 1.87 s |" in doc
     assert "| scripted fall -> deciding window's end (video time) | 1.50 s |" in doc
-    assert "Falls scripted 2, detected 1" in doc
+    assert "Falls scripted 2, alarmed 1" in doc
     assert "Missed falls: seed 102" in doc
     assert "Command: `python bench/soak.py`. Machine: Test CPU, 2 cores" in doc
     assert "load average 1.5, 1.0, 0.5" in doc

@@ -36,6 +36,8 @@ def alert_body(r: Record, img: Path) -> str:
         missed_seeds=fall_seeds([f for f in r["falls"] if not f["detected"]]),
         false_seeds=fall_seeds([f for f in r["falls"] if f["false_alarms"]]),
         sse_p50=num(r["fall_to_sse_s"].get("p50"), 2),
+        warned=r.get("possible_warned", "-"),
+        possible_p50=num(r.get("fall_to_possible_sse_s", {}).get("p50"), 2),
         detect_p50=num(detect.get("p50"), 2),
         path_p50=num(r["edge_to_sse_ms"].get("p50"), 0),
         path_p95=num(r["edge_to_sse_ms"].get("p95"), 0),
