@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bench.common import REPO
-from bench.report.alerts import ALERTS
+from bench.report.alerts import ALERTS, ALERTS_ONE_STAGE
 from bench.report.crop import motion_crop_section
 from bench.report.edge import EDGE, model_size_section
 from bench.report.generalise import GENERALISE, GENERALISE_RULES, GENERALISE_STAGES
@@ -48,6 +48,7 @@ def render(results_dir: Path, img: Path) -> str:
             ingest=ingest_section(results),
             http_drain=HTTP_DRAIN.render(results, img),
             alert_latency=ALERTS.render(results, img),
+            alert_latency_one_stage=ALERTS_ONE_STAGE.render(results, img),
             window_phase=WINDOW_PHASE.render(results, img),
             soak=SOAK.render(results, img),
             faults=FAULTS.render(results, img),

@@ -11,9 +11,9 @@ from bench.report.markdown import fill, num, table
 from bench.report.results import Record, Section, fall_seeds
 
 
-def alert_body(r: Record, img: Path) -> str:
+def alert_body(r: Record, img: Path, png: str = "alert_latency.png") -> str:
     s = r["settings"]
-    plot = report_plots.alert_latency(r["falls"], img / "alert_latency.png")
+    plot = report_plots.alert_latency(r["falls"], img / png)
     streamed = [f for f in r["falls"] if f.get("streamed")]
     detect = falls_dist([f["detect_video_s"] - f["fall_start_s"] for f in streamed])
     return fill(
@@ -35,6 +35,7 @@ def alert_body(r: Record, img: Path) -> str:
         printed_streamed=r["alerts_printed_and_streamed"],
         missed_seeds=fall_seeds([f for f in r["falls"] if not f["detected"]]),
         false_seeds=fall_seeds([f for f in r["falls"] if f["false_alarms"]]),
+        stages=stages_text(s),
         sse_p50=num(r["fall_to_sse_s"].get("p50"), 2),
         warned=r.get("possible_warned", "-"),
         possible_p50=num(r.get("fall_to_possible_sse_s", {}).get("p50"), 2),
@@ -60,6 +61,21 @@ def latency_rows(r: Record, streamed: list[Record], detect: Record) -> list[list
         ["edge -> alert stored", *dist_cells(r["edge_to_stored_ms"], "ms", 0)],
         ["alert stored -> on the stream", *dist_cells(r["stored_to_sse_ms"], "ms", 0)],
     ]
+
+
+def stages_text(settings: Record) -> str:
+    """What the agents ran: one stage, or two with their confirmation time."""
+    confirm = settings.get("confirm_s")
+    if confirm is None:
+        return "The agents ran one stage: the alarm at the fall rule (before two stages)."
+    if confirm == 0:
+        return "The agents ran one stage (`events.confirm_s` 0): the alarm at the fall rule."
+    return (
+        f"The agents ran two stages: a possible fall (the warning) as soon as the fall rule "
+        f"holds, confirmed (the alarm) {confirm:g} s later if the person is still down "
+        f"(`events.confirm_s`); the alarm's rows time the confirmation, and a false alarm is "
+        f"an alarm before the scripted fall."
+    )
 
 
 def transport_text(r: Record) -> str:
@@ -92,3 +108,10 @@ def dist_cells(d: Record, unit: str, digits: int) -> list[str]:
 
 
 ALERTS = Section("alert_latency.json", "python -m bench.alert_latency", alert_body)
+# The same agents and student at one stage, for the two stages' cost in latency and misses.
+ALERTS_ONE_STAGE = Section(
+    "alert_latency_one_stage.json",
+    "VIGIL_EVENTS__CONFIRM_S=0 python -m bench.alert_latency "
+    "--out bench/results/alert_latency_one_stage.json",
+    lambda r, img: alert_body(r, img, "alert_latency_one_stage.png"),
+)
