@@ -236,8 +236,8 @@ def latencies(
         "fall_to_sse_s": round(alert.at - fall_wall, 3),
         "edge_to_sse_ms": round((alert.at - printed) * 1000, 1),
     }
-    if event.get("stage") == "confirmed":
-        return out  # the alert was stored when it opened, as a possible fall, before this
+    if event["type"] == "update":
+        return out  # a confirmation: its alert was stored when it opened, as a possible fall
     opened = datetime.fromisoformat(alert.data["opened_at"]).timestamp()
     return {
         **out,
