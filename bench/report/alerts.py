@@ -38,7 +38,7 @@ def alert_body(r: Record, img: Path, png: str = "alert_latency.png") -> str:
         stages=stages_text(s),
         sse_p50=num(r["fall_to_sse_s"].get("p50"), 2),
         warned=r.get("possible_warned", "-"),
-        possible_p50=num(r.get("fall_to_possible_sse_s", {}).get("p50"), 2),
+        possible=possible_text(r),
         detect_p50=num(detect.get("p50"), 2),
         path_p50=num(r["edge_to_sse_ms"].get("p50"), 0),
         path_p95=num(r["edge_to_sse_ms"].get("p95"), 0),
@@ -61,6 +61,17 @@ def latency_rows(r: Record, streamed: list[Record], detect: Record) -> list[list
         ["edge -> alert stored", *dist_cells(r["edge_to_stored_ms"], "ms", 0)],
         ["alert stored -> on the stream", *dist_cells(r["stored_to_sse_ms"], "ms", 0)],
     ]
+
+
+def possible_text(r: Record) -> str:
+    """With two stages: when the warning came, before the confirmation that is the alarm."""
+    p50 = r.get("fall_to_possible_sse_s", {}).get("p50")
+    if p50 is None:
+        return ""
+    return (
+        f" (the confirmation; the possible fall's warning was on the stream p50 {p50:.2f} s "
+        "after the scripted fall)"
+    )
 
 
 def stages_text(settings: Record) -> str:
