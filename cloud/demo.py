@@ -330,10 +330,11 @@ def print_summary(summary: dict[str, Any], cloud: Cloud, viewer: str) -> None:
     print("\nground truth (scripted)            events (edge -> cloud)")
     for seg in summary["timeline"]:
         print(f"  {seg['start_s']:5.1f}-{seg['end_s']:5.1f} s  {seg['label']}")
-    # An end event is shown when it ended, start and update events when they were seen.
+    # An end event is shown when it ended, a fall's stage when the edge decided it, other
+    # start and update events when they started.
     shown = sorted(
         (
-            (video_time(e["ended_at"] or e["started_at"]), e.get("seq", 0), e)
+            (video_time(e["ended_at"] or e["stage_at"] or e["started_at"]), e.get("seq", 0), e)
             for e in summary["events"]
         ),
         key=lambda row: row[:2],
