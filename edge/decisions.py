@@ -60,14 +60,6 @@ def confirmed_here(decision: EventDecision, result: WindowResult) -> bool:
     )
 
 
-def down_score(result: WindowResult, config: EventConfig) -> float:
-    """The window's fall score as the fall rule reads it: fall and lying labels together."""
-    down = set(result.meta.fall_labels) | set(config.lying_labels)
-    return float(
-        sum(p for name, p in zip(result.labels, result.probs, strict=True) if name in down)
-    )
-
-
 class DecisionWorker(QueueWorker[WindowResult]):
     """Window results in, events out; at the end of the stream, every open episode ends."""
 
@@ -94,8 +86,9 @@ class DecisionWorker(QueueWorker[WindowResult]):
         self._last_t = 0.0
 
     def handle(self, item: WindowResult) -> None:
-        self.stats.fall_score(down_score(item, self.config))  # the room's learning phase
         decisions = self._decide(item)
+        if self._machine is not None:  # the room's learning phase
+            self.stats.fall_score(self._machine.down_score)
         self._emit_all(decisions)
         if self.alert_clips is not None:
             for decision in decisions:

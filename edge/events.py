@@ -129,6 +129,9 @@ class EventStateMachine:
         self._fall_armed = False
         self._lying_since: float | None = None
         self._index = {name: i for i, name in enumerate(rules.labels)}
+        # The last window's fall score as the fall rule reads it (fall and lying together):
+        # what the heartbeat's histogram counts for the room's learning phase.
+        self.down_score = 0.0
 
     def set_thresholds(self, thresholds: Thresholds) -> None:
         self.rules = replace(self.rules, thresholds=thresholds)
@@ -171,10 +174,11 @@ class EventStateMachine:
         thresholds = self.rules.thresholds
         down = falls + [self._index[n] for n in self.rules.labels if n in self.rules.lying_labels]
         nobody = self._index.get(self.rules.no_person_label)
+        self.down_score = float(raw[down].sum())
         window = _FallWindow(
             best,
             float(raw[best]),
-            float(raw[down].sum()) >= thresholds.fall_enter,
+            self.down_score >= thresholds.fall_enter,
             nobody is None or int(np.argmax(raw)) != nobody,
         )
         self._recent.append(window)
